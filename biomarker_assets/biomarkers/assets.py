@@ -1,0 +1,137 @@
+"""Per-file biomarkers (the Step Functions "File Processing" workflow)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import dagster as dg
+
+from biomarker_assets.biomarkers.processing import (
+    ProcessingError,
+    data_version,
+    process_local_file,
+    results_folder,
+)
+from biomarker_assets.biomarkers.requirements import check_logistics, check_processing
+from biomarker_assets.catalog.files import resolve_file
+from biomarker_assets.metadata.assets import subject_metadata
+from biomarker_assets.partition_keys import parse_file_partition_key
+from biomarker_assets.partitions import data_files
+from biomarker_assets.provenance import PROVENANCE_FILE, sha256_file
+from biomarker_assets.resources.metadata_table import MetadataTable
+from biomarker_assets.resources.notifier import Kind, Notifier
+from biomarker_assets.resources.study_store import StudyStore
+
+raw_data_file = dg.AssetSpec(
+    "raw_data_file",
+    partitions_def=data_files,
+    group_name="raw_files",
+    kinds={"s3"},
+    description="A wearable-sensor file in a study bucket, as delivered.",
+)
+
+STATUS_PROCESSED, STATUS_WAITING, STATUS_FAILED = "processed", "waiting", "failed"
+
+
+def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
+    """Waiting and failed files leave an observation, so the UI and reports show why."""
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            metadata={"status": status, "reason": reason, **extra},
+        )
+    )
+
+
+@dg.asset(
+    group_name="biomarkers",
+    partitions_def=data_files,
+    deps=[raw_data_file, dg.AssetDep(subject_metadata, partition_mapping=dg.AllPartitionMapping())],
+    output_required=False,
+    kinds={"python", "s3", "parquet"},
+    tags={"biomarker_assets/stage": "skdh"},
+)
+def file_biomarkers(
+    context: dg.AssetExecutionContext,
+    study_store: StudyStore,
+    metadata_table: MetadataTable,
+    notifier: Notifier,
+):
+    """SKDH biomarkers for one file, uploaded with a provenance record; waits while requirements are unmet."""
+    try:
+        yield from _process_data_file(context, study_store, metadata_table, notifier)
+    except dg.Failure as exc:
+        _status(context, STATUS_FAILED, exc.description or str(exc))
+        raise
+    except Exception as exc:  # anything unforeseen still ends as a recorded, notified failure
+        reason = f"{type(exc).__name__}: {exc}"
+        study, key = parse_file_partition_key(context.partition_key)
+        notifier.send(Kind.PROCESSING_FAILED, study, key, reason)
+        _status(context, STATUS_FAILED, reason)
+        raise
+
+
+def _process_data_file(context, study_store, metadata_table, notifier):
+    file = resolve_file(context.partition_key, "data", study_store, notifier)
+    config = file.loaded.config
+    pipeline_name = file.match.rule.pipeline
+    pipeline_cfg = config.pipelines[pipeline_name]
+
+    check = check_logistics(config, file.key)
+    if check.met:
+        subject_record = metadata_table.get_subject(file.study, check.fields["subject"])
+        check_processing(check, pipeline_cfg, subject_record)
+    if not check.met:
+        reason = "; ".join(check.unmet)
+        notifier.send(Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name)
+        context.log.warning(f"{file.uri} waits: {reason}")
+        _status(context, STATUS_WAITING, reason, subject=check.fields.get("subject", ""))
+        return
+
+    folder = results_folder(pipeline_name, pipeline_cfg.version, pipeline_cfg.skdh)
+    results_prefix = f"{config.results_prefix}{folder}/{file.key}/"
+    with tempfile.TemporaryDirectory(prefix="biomarkers-") as tmp:
+        local = Path(tmp) / "input" / PurePosixPath(file.key).name
+        local.parent.mkdir()
+        context.log.info(f"downloading {file.uri} ({file.head['ContentLength']:,} bytes)")
+        study_store.download(file.bucket, file.key, local, file.head.get("VersionId"))
+        input_record = file.input_record(sha256_file(local))
+        try:
+            result = process_local_file(
+                local,
+                loaded=file.loaded,
+                pipeline_name=pipeline_name,
+                inputs=check.inputs,
+                out_dir=Path(tmp) / "results",
+                input_record=input_record,
+                partition_key=context.partition_key,
+                run_id=context.run_id,
+            )
+        except ProcessingError as exc:
+            notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        for output in result.provenance.outputs:
+            output.uri = f"s3://{config.output_bucket}/{results_prefix}{output.uri}"
+        # Rewrite with the S3 URIs now that they are known; the checksums are of the uploaded bytes.
+        result.provenance_file.write_text(result.provenance.to_json())
+        for path in [*result.result_files, result.provenance_file]:
+            study_store.upload(path, config.output_bucket, results_prefix + path.name)
+        context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{results_prefix}")
+
+    headline = {k: v for k, v in result.headline.items() if v is not None}
+    yield dg.MaterializeResult(
+        metadata={
+            "status": STATUS_PROCESSED,
+            "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}"),
+            "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}{PROVENANCE_FILE}"),
+            "subject": check.fields.get("subject", ""),
+            **{f"fields/{k}": v for k, v in check.fields.items()},
+            **{f"biomarker/{k}": float(v) for k, v in headline.items()},
+            **result.provenance.dagster_metadata(),
+        },
+        data_version=dg.DataVersion(
+            data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
+        ),
+    )

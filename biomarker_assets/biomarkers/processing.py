@@ -1,0 +1,126 @@
+"""Run a study pipeline on one local file and write results + provenance to a folder.
+
+The Dagster asset, the ``process-file`` command and the container all call this,
+so what runs on Fargate is exactly what runs in tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biomarker_assets import __version__, settings
+from biomarker_assets.config.loading import LoadedConfig
+from biomarker_assets.provenance import (
+    PROVENANCE_FILE,
+    CodeRecord,
+    InputRecord,
+    OutputRecord,
+    ProvenanceRecord,
+    sha256_file,
+    utc_now,
+)
+from biomarker_assets import skdh_runner
+from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+
+log = logging.getLogger(__name__)
+
+
+class ProcessingError(RuntimeError):
+    """SKDH could not process the file; the message says why in a person's words."""
+
+
+@dataclass
+class ProcessingResult:
+    result_files: list[Path]
+    headline: dict[str, Any]
+    provenance: ProvenanceRecord
+    provenance_file: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def results_folder(pipeline_name: str, pipeline_version: str, spec: dict) -> str:
+    """Results of different pipeline versions never overwrite each other."""
+    return f"{pipeline_name}/{pipeline_version}-{skdh_runner.pipeline_digest(spec)[:12]}"
+
+
+def project_processes(spec: dict) -> list[str]:
+    notes = []
+    for step in spec.get("Steps", []):
+        if step.get("package") == "biomarker_assets":
+            cls = PROJECT_PROCESSES.get(step["process"])
+            note = getattr(cls, "PROVENANCE_NOTE", "")
+            notes.append(f"{step['module']}.{step['process']}" + (f": {note}" if note else ""))
+    return notes
+
+
+def process_local_file(
+    path: Path,
+    *,
+    loaded: LoadedConfig,
+    pipeline_name: str,
+    inputs: dict[str, Any],
+    out_dir: Path,
+    input_record: InputRecord | None = None,
+    partition_key: str | None = None,
+    run_id: str | None = None,
+) -> ProcessingResult:
+    pipeline_cfg = loaded.config.pipelines[pipeline_name]
+    started = utc_now()
+    if input_record is None:
+        input_record = InputRecord(
+            uri=path.resolve().as_uri(), key=path.name, size=path.stat().st_size, sha256=sha256_file(path)
+        )
+    pipeline = skdh_runner.load_pipeline(pipeline_cfg.skdh)
+    log.info("running SKDH pipeline %s %s on %s", pipeline_name, pipeline_cfg.version, input_record.uri)
+    try:
+        results = skdh_runner.run_pipeline(pipeline, path, **inputs)
+    except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
+        raise ProcessingError(f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}") from exc
+    tables = skdh_runner.results_to_tables(results)
+    if not tables:
+        raise ProcessingError(f"SKDH pipeline {pipeline_name!r} produced no results for {input_record.uri}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = skdh_runner.write_results(tables, out_dir)
+    headline = skdh_runner.headline_biomarkers(results)
+    summary = out_dir / "headline.json"
+    summary.write_text(json.dumps(headline, indent=2, sort_keys=True, default=float) + "\n")
+    files.append(summary)
+    record = ProvenanceRecord(
+        study=loaded.config.study,
+        partition_key=partition_key,
+        input=input_record,
+        config_source=loaded.source,
+        config_digest=loaded.digest,
+        subject={**inputs},
+        code=CodeRecord(
+            project_version=__version__,
+            skdh_version=skdh_runner.SKDH_VERSION,
+            pipeline_name=pipeline_name,
+            pipeline_version=pipeline_cfg.version,
+            pipeline_digest=skdh_runner.pipeline_digest(pipeline_cfg.skdh),
+            project_processes=project_processes(pipeline_cfg.skdh),
+            image=settings.IMAGE,
+            dagster_run_id=run_id,
+        ),
+        outputs=[OutputRecord(uri=f.name, sha256=sha256_file(f), size=f.stat().st_size) for f in files],
+        started_at=started,
+        finished_at=utc_now(),
+    )
+    provenance_file = out_dir / PROVENANCE_FILE
+    provenance_file.write_text(record.to_json())
+    return ProcessingResult(files, headline, record, provenance_file)
+
+
+def data_version(input_record: InputRecord, config_digest: str, spec: dict, subject_inputs: dict) -> str:
+    """Same input, config, code and subject fields give the same version: Dagster's staleness follows it."""
+    payload = json.dumps(
+        [input_record.etag or input_record.sha256, input_record.version_id, config_digest,
+         skdh_runner.pipeline_digest(spec), skdh_runner.SKDH_VERSION, __version__, subject_inputs],
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]

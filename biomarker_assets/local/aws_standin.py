@@ -1,0 +1,84 @@
+"""The embedded AWS stand-in: moto's server on 127.0.0.1, plus the project's resources in it.
+
+Runs in a thread for tests and the demo; `biomarker-assets local-aws` runs it as a
+process for `dagster dev`. Everything talks to it through ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from biomarker_assets import settings
+from biomarker_assets.resources.aws import aws_client
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """Start moto on a free loopback port; yields its URL with ``AWS_ENDPOINT_URL`` pointing at it."""
+    from moto.server import ThreadedMotoServer
+
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in [*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield url
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def create_project_resources() -> dict[str, str]:
+    """The config bucket, notification queue and metadata table the code location expects."""
+    s3, sqs, dynamodb = aws_client("s3"), aws_client("sqs"), aws_client("dynamodb")
+    s3.create_bucket(Bucket=settings.CONFIG_BUCKET)
+    queue_url = sqs.create_queue(QueueName=settings.NOTIFICATION_QUEUE)["QueueUrl"]
+    dynamodb.create_table(
+        TableName=settings.METADATA_TABLE,
+        KeySchema=[{"AttributeName": "study", "KeyType": "HASH"}, {"AttributeName": "subject", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "study", "AttributeType": "S"},
+            {"AttributeName": "subject", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return {"config_bucket": settings.CONFIG_BUCKET, "queue_url": queue_url, "table": settings.METADATA_TABLE}
+
+
+def drain_messages(queue_url: str | None = None) -> list[dict]:
+    """Every message on the notification queue (deleting them), as parsed JSON."""
+    import json
+
+    sqs = aws_client("sqs")
+    queue_url = queue_url or sqs.get_queue_url(QueueName=settings.NOTIFICATION_QUEUE)["QueueUrl"]
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

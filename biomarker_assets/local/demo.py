@@ -1,0 +1,166 @@
+"""The demo: the embedded AWS stand-in, the demo study, and the whole flow through Dagster.
+
+It is also the fixture the end-to-end tests use, so what a person sees in the
+demo is what the tests assert.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from biomarker_assets import settings
+from biomarker_assets.local.aws_standin import create_project_resources, drain_messages, moto_server
+from biomarker_assets.partitions import data_files, metadata_files, studies
+from biomarker_assets.report import file_statuses, format_table, status_table
+from biomarker_assets.resources.aws import aws_client
+
+DEMO_STUDY = "demo"
+DEMO_BUCKET = "demo-study-data"
+GHOST_STUDY = "ghost-study"  # registered by an operator, but its config was never uploaded
+STUDY_FILES = Path(__file__).with_name("demo_study")
+
+
+def find_samples(explicit: Path | None = None) -> Path:
+    """SKDH's sample files: --samples, $SKDH_SAMPLES_DIR, or ../shared/data/skdh-samples."""
+    candidates = [explicit, os.environ.get("SKDH_SAMPLES_DIR"),
+                  Path.cwd().parent / "shared/data/skdh-samples",
+                  Path(__file__).resolve().parents[3] / "shared/data/skdh-samples"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "ax3_sample.cwa").is_file():
+            return Path(candidate)
+    raise FileNotFoundError(
+        "SKDH sample files not found: pass --samples DIR or set SKDH_SAMPLES_DIR "
+        "(expected ../shared/data/skdh-samples beside the project)"
+    )
+
+
+def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
+    """S3 key -> local file for the demo study; every branch of the flow has a file."""
+    from biomarker_assets.local.wrist_recording import make_demo_wrist_file
+
+    corrupt = workdir / "corrupt.cwa"
+    corrupt.write_bytes((samples / "ax3_sample.cwa").read_bytes()[:1024] + b"\x00\xff" * 4096)
+    readme = workdir / "readme.txt"
+    readme.write_text("Site notes: matches no rule, so the catalog leaves it alone.\n")
+    return {
+        "raw/metadata/subjects.csv": STUDY_FILES / "subjects.csv",
+        # a day-long wrist recording with a night in it: wear, activity and sleep
+        "raw/wrist/DM001_V1_wrist.bin": make_demo_wrist_file(workdir / "DM001_V1_wrist.bin", hours=24.0, fs=50.0, seed=1),
+        # SKDH's real Axivity sample (5 minutes): activity only
+        "raw/wrist/DM002_V1_wrist.cwa": samples / "ax3_sample.cwa",
+        # SKDH's lumbar walking recording: gait for a subject with a height...
+        "raw/lumbar/DM001_V1_lumbar.npz": samples / "gait_input.npz",
+        # ...and for a subject whose height is missing: waits
+        "raw/lumbar/DM003_V1_lumbar.npz": samples / "gait_input.npz",
+        # a file that is not a CWA file at all past its first block: fails
+        "raw/wrist/DM004_V1_wrist.cwa": corrupt,
+        # a name the study's pattern cannot read: waits for a rename
+        "raw/wrist/recording final (2).cwa": samples / "ax3_sample.cwa",
+        "raw/notes/readme.txt": readme,
+    }
+
+
+def seed_demo(samples: Path, workdir: Path) -> None:
+    """Create the project's AWS resources and upload the demo study and its configs."""
+    create_project_resources()
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=DEMO_BUCKET)
+    for key, path in demo_objects(samples, workdir).items():
+        s3.upload_file(str(path), DEMO_BUCKET, key)
+    for name in ("demo.yaml", "broken-study.yaml", "lost-study.yaml"):
+        s3.upload_file(str(STUDY_FILES / name), settings.CONFIG_BUCKET, f"{settings.CONFIG_PREFIX}{name}")
+
+
+@dataclass
+class FlowOutcome:
+    studies: dict[str, str] = field(default_factory=dict)  # study -> "cataloged" or the failure
+    runs: int = 0
+    failed_runs: int = 0
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            return (error.message or "").strip().splitlines()[0] if error.message else str(error)
+    return "failed"
+
+
+def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
+    """Configs -> catalog -> metadata -> biomarkers, one run per partition, as a backfill would."""
+    from biomarker_assets.definitions import defs
+
+    outcome = FlowOutcome()
+
+    def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+        started = time.monotonic()
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False
+        )
+        outcome.runs += 1
+        outcome.failed_runs += not result.success
+        log(f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
+        return result
+
+    log("1/4 study configs")
+    execute("discover_studies")
+    log("2/4 catalog, one run per study")
+    for study in instance.get_dynamic_partitions(studies.name):
+        result = execute("catalog_study", study)
+        outcome.studies[study] = "cataloged" if result.success else _failure(result)
+    log("3/4 subject metadata, one run per metadata file")
+    for partition in instance.get_dynamic_partitions(metadata_files.name):
+        execute("clean_metadata_file", partition)
+    log("4/4 biomarkers, one run per data file")
+    for partition in instance.get_dynamic_partitions(data_files.name):
+        execute("process_data_file", partition)
+    return outcome
+
+
+def _print_messages(messages: list[dict]) -> None:
+    print(f"\nSQS notifications ({len(messages)}) on {settings.NOTIFICATION_QUEUE}:")
+    rows = [[m["kind"], m["study"] or "-", (m["file"] or "-").split("/", 3)[-1], m["reason"]] for m in messages]
+    print(format_table([[c if len(c) <= 90 else c[:89] + "…" for c in r] for r in rows], ["kind", "study", "file", "reason"]))
+
+
+def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
+    samples = find_samples(samples)
+    home_dir = Path(home) if home else Path(tempfile.mkdtemp(prefix="dagster-home-"))
+    home_dir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))
+    started = time.monotonic()
+    try:
+        with moto_server() as url:
+            print(f"local AWS stand-in (moto) at {url}; DAGSTER_HOME={home_dir}")
+            print(f"seeding demo study into s3://{DEMO_BUCKET} (SKDH samples from {samples})")
+            seed_demo(samples, workdir)
+            with dg.DagsterInstance.local_temp(tempdir=str(home_dir)) as instance:
+                instance.add_dynamic_partitions(studies.name, [GHOST_STUDY])
+                outcome = run_flow(instance)
+                statuses = file_statuses(instance)
+            print("\nStudies:")
+            print(format_table([[s, r] for s, r in outcome.studies.items()], ["study", "catalog"]))
+            print("\nFiles:")
+            print(status_table(statuses))
+            results = sorted({s.results for s in statuses if s.status == "processed" and s.kind == "data"})
+            print("\nResults (Parquet per SKDH step, headline.json, provenance.json):")
+            for uri in results:
+                print(f"  {uri}")
+            _print_messages(drain_messages())
+            print(f"\n{outcome.runs} runs ({outcome.failed_runs} failed as expected for the broken inputs) "
+                  f"in {time.monotonic() - started:.0f} s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if home is None:
+            shutil.rmtree(home_dir, ignore_errors=True)
+    return 0

@@ -1,0 +1,55 @@
+import pandas as pd
+import pytest
+
+from biomarker_assets.config.schema import FilePattern, MetadataFiles
+from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.metadata.cleaning import clean_table, parse_height, read_table
+
+SPEC = MetadataFiles(match=FilePattern(glob="*.csv"))
+
+
+def test_demo_subjects_are_cleaned_to_si_units():
+    cleaned = clean_table(read_table(STUDY_FILES / "subjects.csv", None), SPEC)
+    by_id = {s["subject"]: s for s in cleaned.subjects}
+    assert sorted(by_id) == ["DM001", "DM002", "DM003", "DM004", "DM005", "DM006"]
+    assert by_id["DM001"] == {"subject": "DM001", "height_m": 1.88, "sex": "M", "age_years": 41}
+    assert by_id["DM002"]["height_m"] == pytest.approx(65 * 0.0254, abs=1e-4)  # "65 in"
+    assert by_id["DM004"]["height_m"] == pytest.approx(70 * 0.0254, abs=1e-4)  # bare 70: inches by magnitude
+    assert by_id["DM005"]["height_m"] == 1.71 and by_id["DM005"]["sex"] == "F"
+    assert "height_m" not in by_id["DM003"]  # empty cell: no height, no complaint
+    assert "height_m" not in by_id["DM006"]  # "tall": reported below
+    assert cleaned.value_problems == [
+        {"row": 7, "subject": "DM006", "field": "height", "value": "tall", "reason": "cannot read a height from 'tall'"}
+    ]
+    assert cleaned.rejected_rows == [{"row": 8, "reason": "empty subject id"}]
+    assert cleaned.column_map == {"Subject ID ": "subject", "Height  ": "height", "Gender": "sex", "AGE (years) ": "age"}
+
+
+@pytest.mark.parametrize(
+    "raw,unit,metres",
+    [("1.88", None, 1.88), ("188", None, 1.88), ("74", None, 1.8796), ("6'2\"", None, 1.8796),
+     ("180", "cm", 1.8), ("70", "in", 1.778), ("1,75 m", None, 1.75), ("5 ft 10", None, 1.778)],
+)
+def test_height_units(raw, unit, metres):
+    assert parse_height(raw, unit) == pytest.approx(metres, abs=1e-4)
+
+
+@pytest.mark.parametrize("raw", ["300 cm", "12 kg", "0.2", "abc"])
+def test_impossible_heights_are_errors(raw):
+    with pytest.raises(ValueError):
+        parse_height(raw, None)
+
+
+def test_duplicate_subject_and_missing_id_column_are_reported():
+    frame = pd.DataFrame({"participant": ["A1", "A1"], "height (cm)": ["170", "171"]})
+    cleaned = clean_table(frame, SPEC)
+    assert [s["height_m"] for s in cleaned.subjects] == [1.7]
+    assert cleaned.rejected_rows == [{"row": 3, "reason": "subject 'A1' repeats row 2"}]
+    no_id = clean_table(pd.DataFrame({"height": ["170"]}), SPEC)
+    assert no_id.subjects == [] and "no subject id column" in no_id.rejected_rows[0]["reason"]
+
+
+def test_config_aliases_extend_the_defaults():
+    spec = MetadataFiles(match=FilePattern(glob="*.csv"), columns={"subject": ["Code"], "height": ["Größe"]})
+    cleaned = clean_table(pd.DataFrame({"Code": ["Z9"], "Größe": ["1.6"]}), spec)
+    assert cleaned.subjects == [{"subject": "Z9", "height_m": 1.6}]
