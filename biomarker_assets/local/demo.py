@@ -164,3 +164,51 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
         if home is None:
             shutil.rmtree(home_dir, ignore_errors=True)
     return 0
+
+
+def _seeded_standin(port: int | None, samples: Path | None):
+    """moto with the demo study in it, for processes started after this one (dagster dev)."""
+    samples = find_samples(samples)
+    workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))
+    context = moto_server(port)
+    url = context.__enter__()
+    seed_demo(samples, workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return context, url
+
+
+def serve_local_aws(port: int = 5000, samples: Path | None = None) -> int:
+    context, url = _seeded_standin(port, samples)
+    print(f"local AWS stand-in with the demo study at {url}. In another shell:")
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        print(f"  export {key}={os.environ[key]}")
+    print("Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        context.__exit__(None, None, None)
+    return 0
+
+
+def run_dev(port: int = 3000, samples: Path | None = None, home: Path = Path(".dagster_home")) -> int:
+    """`dagster dev` on the code location, with the stand-in and demo study ready."""
+    context, url = _seeded_standin(None, samples)
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    project_instance_yaml = Path(__file__).resolve().parents[2] / "dagster.yaml"
+    if project_instance_yaml.is_file() and not (home / "dagster.yaml").exists():
+        shutil.copy(project_instance_yaml, home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    print(f"local AWS stand-in at {url}; DAGSTER_HOME={home}")
+    print(f"Open http://127.0.0.1:{port}, materialize 'study_configs', then 'study_catalog' for study 'demo',")
+    print("then pick a file partition of 'file_biomarkers' (or backfill them all).")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "biomarker_assets.definitions", "-p", str(port)]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        context.__exit__(None, None, None)
