@@ -1,6 +1,5 @@
 """Per-file biomarkers (the Step Functions "File Processing" workflow)."""
 
-from __future__ import annotations
 
 import tempfile
 from pathlib import Path, PurePosixPath

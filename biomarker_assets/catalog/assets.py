@@ -1,6 +1,5 @@
 """Study configs and the per-study file catalog (the Step Functions "Catalog" workflow)."""
 
-from __future__ import annotations
 
 import io
 import json

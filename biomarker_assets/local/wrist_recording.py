@@ -74,13 +74,21 @@ GN_PAGE_SAMPLES = 300
 # (clock time, kind): each kind lasts until the next entry; the plan repeats daily.
 DAY_PLAN: tuple[tuple[str, str], ...] = (
     ("00:00", "sleep"),
-    ("03:05", "night_wake"),
-    ("03:12", "sleep"),
+    # awakenings cluster in the second half of the night: a bathroom trip, then
+    # lying awake with a short doze in the middle, then a brief restless spell
+    ("04:50", "night_wake"),
+    ("04:56", "bed_awake"),
+    ("05:08", "sleep"),
+    ("05:15", "bed_awake"),
+    ("05:27", "sleep"),
+    ("06:05", "bed_restless"),
+    ("06:07", "sleep"),
     ("06:40", "light"),
-    ("07:15", "walk"),
-    ("07:30", "sedentary"),
-    ("10:00", "light"),
-    ("10:10", "sedentary"),
+    ("07:00", "nonwear"),  # off for the shower, left on the shelf until 09:15
+    ("09:15", "sedentary"),
+    ("10:30", "walk"),
+    ("10:40", "light"),
+    ("11:00", "sedentary"),
     ("12:00", "light"),
     ("12:30", "walk"),
     ("12:45", "sedentary"),
@@ -89,8 +97,7 @@ DAY_PLAN: tuple[tuple[str, str], ...] = (
     ("17:30", "walk"),
     ("17:35", "run"),
     ("17:55", "light"),
-    ("18:00", "nonwear"),
-    ("20:15", "sedentary"),
+    ("18:30", "sedentary"),
     ("22:40", "light"),
     ("23:00", "bed_awake"),
     ("23:20", "sleep"),
@@ -101,6 +108,7 @@ _ROOM_TEMP_C = 22.5
 _SKIN_TEMP_C = {
     "sleep": 33.8,
     "bed_awake": 33.4,
+    "bed_restless": 33.6,
     "night_wake": 32.8,
     "sedentary": 32.0,
     "light": 31.6,
@@ -197,26 +205,25 @@ def _gravity(pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # kinds: each returns (pitch, roll, dynamic) for n samples
 # ---------------------------------------------------------------------------
-def _sleep(rng, n, fs, lying_start=None):
+def _sleep(rng, n, fs):
     pitch = np.empty(n)
     roll = np.empty(n)
     dyn = np.zeros((n, 3))
     i = 0
-    prev = lying_start or _generic_posture(rng, lying=True)
+    prev = None
     while i < n:
         dur = int(np.clip(rng.exponential(28.0), 8.0, 50.0) * 60 * fs)
         post = _generic_posture(rng, lying=True)
         stop = min(n, i + dur)
         pitch[i:stop], roll[i:stop] = post
-        # turning over: a few seconds of movement blending the old into the new posture
-        m = min(stop - i, int(rng.uniform(3, 8) * fs))
-        if i > 0 or lying_start is not None:
+        if prev is not None:
+            # turning over: a few seconds of movement from the old into the new posture
+            m = min(stop - i, int(rng.uniform(3, 8) * fs))
             w = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, m))
             pitch[i : i + m] = prev[0] + (post[0] - prev[0]) * w
             roll[i : i + m] = prev[1] + (post[1] - prev[1]) * w
-            dyn[i : i + m] += _band_noise(rng, m + 1, fs, 0.5, 6.0, 0.12)[:m] * np.sin(
-                np.linspace(0, np.pi, m)
-            )[:, None]
+            env = np.sin(np.linspace(0, np.pi, m))[:, None]
+            dyn[i : i + m] += _band_noise(rng, m, fs, 0.5, 6.0, 0.12) * env
         prev = post
         i = stop
 
@@ -237,7 +244,7 @@ def _sleep(rng, n, fs, lying_start=None):
         bump = np.sin(np.linspace(0, np.pi, k))
         pitch[seg] += np.radians(rng.uniform(-4, 4)) * bump
         roll[seg] += np.radians(rng.uniform(-4, 4)) * bump
-        dyn[seg] += _band_noise(rng, k + 1, fs, 1.0, 8.0, 0.05)[:k] * bump[:, None]
+        dyn[seg] += _band_noise(rng, k, fs, 1.0, 8.0, 0.05) * bump[:, None]
     return pitch, roll, dyn
 
 
@@ -265,11 +272,28 @@ def _sedentary(rng, n, fs):
     k = 20  # 2-s transitions between postures
     base_p = np.convolve(np.pad(base_p, k, mode="edge"), np.ones(k) / k, "same")[k:-k]
     base_r = np.convolve(np.pad(base_r, k, mode="edge"), np.ones(k) / k, "same")[k:-k]
-    pitch = base_p + _ou(rng, nc, 10.0, 8.0, math.radians(6.0))
-    roll = base_r + _ou(rng, nc, 10.0, 8.0, math.radians(8.0))
+    pitch = base_p + _ou(rng, nc, 10.0, 4.0, math.radians(6.0))
+    roll = base_r + _ou(rng, nc, 10.0, 4.0, math.radians(8.0))
     pitch = _coarse_to_fine(pitch, n, step)
     roll = _coarse_to_fine(roll, n, step)
     dyn = _band_noise(rng, n, fs, 2.0, 8.0, 0.02) * _on_off(rng, n, fs, 20.0, 20.0)[:, None]
+    # fidgeting: reaching for the mouse, phone or a cup every ~12 s, 1-3 s each
+    n_f = rng.poisson(n / (12.0 * fs))
+    for c in rng.integers(0, n, n_f):
+        m = int(rng.uniform(1, 3) * fs)
+        seg = slice(c, min(n, c + m))
+        kk = seg.stop - seg.start
+        bump = np.sin(np.linspace(0, np.pi, kk))
+        pitch[seg] += np.radians(rng.choice([-1, 1]) * rng.uniform(10, 35)) * bump
+        roll[seg] += np.radians(rng.choice([-1, 1]) * rng.uniform(10, 40)) * bump
+        dyn[seg] += _band_noise(rng, kk, fs, 1.0, 6.0, 0.10) * bump[:, None]
+    return pitch, roll, dyn
+
+
+def _bed_restless(rng, n, fs):
+    """A brief arousal in bed: lying, shifting and scratching for a minute or two."""
+    pitch, roll, dyn = _bed_awake(rng, n, fs)
+    dyn += _band_noise(rng, n, fs, 0.5, 6.0, 0.15)
     return pitch, roll, dyn
 
 
@@ -307,11 +331,11 @@ def _gait(rng, n, fs, stride_hz, swing_deg, a_swing, a_heel, noise, arm_pitch):
 
 
 def _walk(rng, n, fs):
-    return _gait(rng, n, fs, rng.uniform(0.9, 1.0), 22.0, 0.22, 0.35, 0.04, rng.uniform(-5, 10))
+    return _gait(rng, n, fs, rng.uniform(0.9, 1.0), 22.0, 0.32, 0.55, 0.05, rng.uniform(-5, 10))
 
 
 def _run(rng, n, fs):
-    return _gait(rng, n, fs, rng.uniform(1.35, 1.45), 30.0, 0.65, 1.1, 0.10, rng.uniform(45, 65))
+    return _gait(rng, n, fs, rng.uniform(1.35, 1.45), 30.0, 0.9, 1.6, 0.12, rng.uniform(45, 65))
 
 
 def _nonwear(rng, n, fs):
@@ -323,6 +347,7 @@ def _nonwear(rng, n, fs):
 _KINDS = {
     "sleep": _sleep,
     "bed_awake": _bed_awake,
+    "bed_restless": _bed_restless,
     "night_wake": _light,
     "sedentary": _sedentary,
     "light": _light,
@@ -351,7 +376,7 @@ def _light_lux(segments, t0: pd.Timestamp, n, fs, rng) -> np.ndarray:
         hour = (t0 + pd.Timedelta(seconds=i0 / fs)).hour
         if kind in ("sleep",):
             level = 0.0
-        elif kind in ("bed_awake", "night_wake"):
+        elif kind in ("bed_awake", "bed_restless", "night_wake"):
             level = 25.0
         elif kind in ("walk", "run"):
             level = 6000.0 if 9 <= hour < 16 else 1500.0

@@ -1,6 +1,5 @@
 """Subject metadata files, cleaned into the DynamoDB table."""
 
-from __future__ import annotations
 
 import tempfile
 from pathlib import Path, PurePosixPath

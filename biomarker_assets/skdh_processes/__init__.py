@@ -1,0 +1,13 @@
+"""SKDH processes that the project adds, usable in pipeline specs as package ``biomarker_assets``.
+
+``skdh_runner`` builds steps of package ``biomarker_assets`` only through
+``PROJECT_PROCESSES`` (never by importing a module named in a spec), so a process
+is usable in a spec once it is listed here.
+"""
+
+from biomarker_assets.skdh_processes.resample import Resample
+from biomarker_assets.skdh_processes.sleep import SleepCorrected
+
+PROJECT_PROCESSES = {"Resample": Resample, "SleepCorrected": SleepCorrected}
+
+__all__ = ["PROJECT_PROCESSES", "Resample", "SleepCorrected"]

@@ -1,0 +1,158 @@
+"""Resample a recording to a fixed rate inside an SKDH pipeline.
+
+SKDH has no resampling *process*: its gait truth (``gait_results_apcwt.npz``) was
+made by resampling ``gait_input.npz`` (~197 Hz) to 50 Hz in the test fixture with
+``skdh.utility.internal.apply_resample(goal_fs=50.0, time=t, data=(acc,),
+indices=(), aa_filter=True)`` and only then running ``PredictGaitLumbarLgbm`` and
+``GaitLumbar``. ``GaitLumbar(downsample=True)`` on the raw file gives different
+strides. :class:`Resample` makes that fixture step a pipeline step, so a saved
+pipeline spec reproduces SKDH's truth.
+"""
+
+from __future__ import annotations
+
+from numpy import asarray, clip, diff, mean, ndarray
+
+from skdh.base import BaseProcess, handle_process_returns
+from skdh.utility.internal import apply_resample
+
+__all__ = ["Resample"]
+
+# kwargs holding sample *indices* into the signal (not samples): they are mapped to
+# the new time base instead of being interpolated. ``day_ends`` is a dict of
+# (N, 2) arrays keyed by (base, period); the others are arrays.
+_INDEX_KEYS = ("wear", "sleep", "gait_bouts", "ambulation_bouts", "movement_bouts")
+_DAY_KEY = "day_ends"
+# SKDH's anti-aliasing filter (8th-order Chebyshev I, run forwards and backwards)
+# has a DC gain of ~0.9886: it is applied, as SKDH does, to the inertial signals the
+# truth was made from, but not to slow signals such as temperature or light, whose
+# level matters (wear detection thresholds) and which do not alias.
+_INERTIAL_KEYS = ("accel", "gyro", "magnet")
+
+
+class Resample(BaseProcess):
+    """Resample every per-sample array in the pipeline kwargs to ``goal_fs``.
+
+    ``time`` and every numeric 1-D/2-D array whose first dimension matches it
+    (accel, gyro, magnet, temperature, light, ...) are resampled with SKDH's
+    ``apply_resample`` exactly as SKDH's gait test fixture does: the original rate
+    is estimated from the timestamps (``fs`` from the reader is *not* passed, since
+    a device's nominal rate can differ from its clock), and ``aa_filter`` applies
+    SKDH's anti-aliasing filter when downsampling accel/gyro/magnet (other signals
+    are resampled unfiltered: the filter scales levels by ~0.989). Index arrays already in the
+    kwargs (``day_ends``, ``wear``, ``sleep``, ``*_bouts``) are mapped to the new
+    sample positions. ``fs`` is set to ``goal_fs`` for the steps that follow.
+
+    If the timestamps already run at ``goal_fs`` (relative difference < 1e-6) the
+    data pass through unchanged (only ``fs`` is set), rather than being
+    interpolated onto an almost identical grid.
+
+    Parameters
+    ----------
+    goal_fs : float
+        Sampling rate, in Hz, that the following steps receive. Default 50 Hz (what
+        SKDH's gait classifier and gait truth use).
+    aa_filter : bool
+        Apply SKDH's anti-aliasing filter before downsampling. Ignored when upsampling.
+    """
+
+    def __init__(self, goal_fs=50.0, aa_filter=True):
+        super().__init__(goal_fs=goal_fs, aa_filter=aa_filter)
+        goal_fs = float(goal_fs)
+        if not goal_fs > 0:
+            raise ValueError(f"goal_fs must be a positive number of Hz, got {goal_fs!r}")
+        self.goal_fs = goal_fs
+        self.aa_filter = bool(aa_filter)
+
+    @handle_process_returns(results_to_kwargs=True)
+    def predict(self, *, time, **kwargs):
+        """
+        predict(*, time, accel, **kwargs)
+
+        Returns
+        -------
+        data : dict
+            ``time``, ``fs`` (= ``goal_fs``), the resampled per-sample arrays and the
+            re-mapped index arrays. They replace the originals in the pipeline kwargs.
+        """
+        super().predict(expect_days=False, expect_wear=False, time=time, **kwargs)
+
+        time = asarray(time)
+        n = time.size
+        if n < 2:
+            raise ValueError("Resample needs at least 2 timestamps.")
+        # same estimate apply_resample makes when it is not given fs
+        fs_in = 1 / mean(diff(time[:5000]))
+
+        signal_keys = [
+            k
+            for k, v in kwargs.items()
+            if k != _DAY_KEY
+            and k not in _INDEX_KEYS
+            and isinstance(v, ndarray)
+            and v.ndim in (1, 2)
+            and v.shape[0] == n
+            and v.dtype.kind in "biuf"
+        ]
+
+        if abs(fs_in / self.goal_fs - 1.0) < 1e-6:
+            self.logger.info(f"[{self!s}] data already at {self.goal_fs} Hz, not resampled")
+            return {"fs": self.goal_fs}
+
+        # indices: flatten day_ends' dict and the index arrays into one tuple so a
+        # single apply_resample call maps them all onto the same new time base.
+        index_slots: list[tuple[str, object]] = []
+        index_arrays = []
+        for key in _INDEX_KEYS:
+            value = kwargs.get(key)
+            if isinstance(value, ndarray) and value.ndim in (1, 2) and value.size:
+                index_slots.append((key, None))
+                index_arrays.append(value)
+        days = kwargs.get(_DAY_KEY)
+        if isinstance(days, dict):
+            for day_key, value in days.items():
+                value = asarray(value)
+                if value.ndim in (1, 2) and value.size:
+                    index_slots.append((_DAY_KEY, day_key))
+                    index_arrays.append(value)
+
+        # stops may be exclusive (== n): time[n] does not exist, so clip for the
+        # lookup and send such stops to the new exclusive end afterwards.
+        clipped = tuple(clip(a, 0, n - 1) for a in index_arrays)
+        filtered = [k for k in signal_keys if k in _INERTIAL_KEYS]
+        plain = [k for k in signal_keys if k not in _INERTIAL_KEYS]
+        time_rs, data_rs, indices_rs = self._resample(time, filtered, kwargs, clipped, self.aa_filter)
+        resampled = dict(zip(filtered, data_rs))
+        if plain:
+            _, plain_rs, _ = self._resample(time, plain, kwargs, (), False)
+            resampled.update(zip(plain, plain_rs))
+
+        results = {self._time: time_rs, "fs": self.goal_fs}
+        results.update((k, resampled[k]) for k in signal_keys)
+
+        new_days = dict(days) if isinstance(days, dict) else None
+        for (key, day_key), original, mapped in zip(index_slots, index_arrays, indices_rs):
+            mapped = mapped.copy()
+            mapped[original >= n] = time_rs.size
+            if key == _DAY_KEY:
+                new_days[day_key] = mapped
+            else:
+                results[key] = mapped
+        if new_days is not None:
+            results[_DAY_KEY] = new_days
+
+        return results
+
+    def _resample(self, time, keys, kwargs, indices, aa_filter):
+        """One ``apply_resample`` call, called as in SKDH's gait fixture (no ``fs``)."""
+        out = apply_resample(
+            goal_fs=self.goal_fs,
+            time=time,
+            data=tuple(kwargs[k] for k in keys),
+            indices=indices,
+            aa_filter=aa_filter,
+        )
+        rest = list(out[1:])
+        data_rs = rest.pop(0) if keys else ()
+        indices_rs = rest.pop(0) if indices else ()
+        return out[0], data_rs, indices_rs

@@ -1,0 +1,147 @@
+"""The demo study end to end, through Dagster, against the real moto server.
+
+Every file ends in its expected status; S3, DynamoDB and SQS hold exactly what
+the design says.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+import dagster as dg
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from biomarker_assets.definitions import defs
+from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, STUDY_FILES, run_flow, seed_demo
+from biomarker_assets.local.aws_standin import drain_messages
+from biomarker_assets.partitions import studies
+from biomarker_assets.provenance import sha256_file
+from biomarker_assets.report import file_statuses
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.metadata_table import MetadataTable
+
+
+@pytest.fixture(scope="module")
+def demo(moto_url, samples, tmp_path_factory):
+    import urllib.request
+
+    from biomarker_assets.local.aws_standin import create_project_resources  # noqa: F401
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
+    seed_demo(samples, tmp_path_factory.mktemp("demo"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(studies.name, [GHOST_STUDY])
+        outcome = run_flow(instance, log=lambda *_: None)
+        statuses = {s.key: s for s in file_statuses(instance)}
+        yield {"instance": instance, "outcome": outcome, "statuses": statuses, "messages": drain_messages()}
+
+
+def _s3_json(bucket, key):
+    return json.loads(aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _s3_parquet(uri):
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return pq.read_table(io.BytesIO(aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()))
+
+
+EXPECTED_STATUS = {
+    "raw/metadata/subjects.csv": "processed",
+    "raw/wrist/DM001_V1_wrist.bin": "processed",
+    "raw/wrist/DM002_V1_wrist.cwa": "processed",
+    "raw/lumbar/DM001_V1_lumbar.npz": "processed",
+    "raw/lumbar/DM003_V1_lumbar.npz": "waiting",
+    "raw/wrist/DM004_V1_wrist.cwa": "failed",
+    "raw/wrist/recording final (2).cwa": "waiting",
+}
+
+
+def test_every_file_ends_in_its_expected_status(demo):
+    assert {k: s.status for k, s in demo["statuses"].items()} == EXPECTED_STATUS
+    statuses = demo["statuses"]
+    assert "height" in statuses["raw/lumbar/DM003_V1_lumbar.npz"].reason
+    assert "file name does not match" in statuses["raw/wrist/recording final (2).cwa"].reason
+    assert "DM004_V1_wrist.cwa" in statuses["raw/wrist/DM004_V1_wrist.cwa"].reason
+
+
+def test_studies_with_broken_configs_fail_alone(demo):
+    studies_outcome = demo["outcome"].studies
+    assert studies_outcome["demo"] == "cataloged"
+    assert "does not exist" in studies_outcome["lost-study"]
+    assert "no study config" in studies_outcome[GHOST_STUDY]
+    assert "broken-study" not in studies_outcome  # invalid config: never registered
+
+
+def test_sqs_holds_exactly_the_expected_messages(demo):
+    messages = demo["messages"]
+    got = Counter((m["kind"], m["study"], (m["file"] or "").rsplit("/", 1)[-1]) for m in messages)
+    assert got == Counter({
+        ("invalid_config", "broken-study", "broken-study.yaml"): 1,
+        ("missing_bucket", "lost-study", "lost-study-data-bucket-that-does-not-exist"): 1,
+        ("missing_config", GHOST_STUDY, f"{GHOST_STUDY}.yaml"): 1,
+        ("metadata_rows_rejected", "demo", "subjects.csv"): 1,
+        ("requirement_unmet", "demo", "DM003_V1_lumbar.npz"): 1,
+        ("requirement_unmet", "demo", "recording final (2).cwa"): 1,
+        ("processing_failed", "demo", "DM004_V1_wrist.cwa"): 1,
+    })
+    for message in messages:
+        assert set(message) == {"kind", "study", "file", "reason", "time", "details"}
+        assert message["reason"]
+    invalid = next(m for m in messages if m["kind"] == "invalid_config")
+    assert any(e.startswith("bucket:") for e in invalid["details"]["errors"])
+
+
+def test_dynamodb_holds_cleaned_subjects(demo):
+    subjects = {s["subject"]: s for s in MetadataTable().subjects("demo")}
+    assert sorted(subjects) == ["DM001", "DM002", "DM003", "DM004", "DM005", "DM006"]
+    assert subjects["DM001"]["height_m"] == pytest.approx(1.88)
+    assert subjects["DM002"]["height_m"] == pytest.approx(65 * 0.0254, abs=1e-4)  # inches converted
+    assert subjects["DM004"]["height_m"] == pytest.approx(70 * 0.0254, abs=1e-4)
+    assert "height_m" not in subjects["DM003"]
+    assert subjects["DM005"]["sex"] == "F" and subjects["DM001"]["age_years"] == 41
+    assert subjects["DM001"]["source_file"] == f"s3://{DEMO_BUCKET}/raw/metadata/subjects.csv"
+
+
+def test_catalog_table_lists_every_matched_file(demo):
+    table = _s3_parquet(f"s3://{DEMO_BUCKET}/results/_catalog/catalog.parquet").to_pylist()
+    by_key = {row["key"]: row for row in table}
+    assert set(by_key) == set(EXPECTED_STATUS)  # readme.txt matches no rule
+    dm001 = by_key["raw/wrist/DM001_V1_wrist.bin"]
+    assert dm001["kind"] == "data" and dm001["pipeline"] == "wrist-day" and dm001["subject"] == "DM001"
+    assert json.loads(dm001["filename_fields"]) == {"subject": "DM001", "visit": "V1", "location": "wrist", "ext": "bin"}
+    head = aws_client("s3").head_object(Bucket=DEMO_BUCKET, Key="raw/wrist/DM001_V1_wrist.bin")
+    assert dm001["etag"] == head["ETag"].strip('"') and dm001["size"] == head["ContentLength"]
+    assert by_key["raw/wrist/recording final (2).cwa"]["filename_fields"] is None
+    assert by_key["raw/metadata/subjects.csv"]["kind"] == "metadata"
+
+
+@pytest.mark.parametrize("key", [k for k, v in EXPECTED_STATUS.items() if v == "processed" and "metadata" not in k])
+def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
+    status = demo["statuses"][key]
+    bucket, prefix = status.results.removeprefix("s3://").split("/", 1)
+    assert prefix.startswith("results/") and prefix.endswith(f"/{key}/")
+    listed = {o["Key"][len(prefix):]: o for o in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
+    assert "provenance.json" in listed and "headline.json" in listed
+    assert any(name.endswith(".parquet") for name in listed)
+    record = _s3_json(bucket, prefix + "provenance.json")
+    head = aws_client("s3").head_object(Bucket=DEMO_BUCKET, Key=key)
+    assert record["input"]["uri"] == f"s3://{DEMO_BUCKET}/{key}"
+    assert record["input"]["etag"] == head["ETag"].strip('"') and record["input"]["size"] == head["ContentLength"]
+    assert record["code"]["skdh_version"] == "0.17.18"
+    assert record["code"]["pipeline_digest"][:12] in prefix
+    assert len(record["config_digest"]) == 64 and record["code"]["dagster_run_id"]
+    outputs = {o["uri"]: o for o in record["outputs"]}
+    assert set(outputs) == {f"s3://{bucket}/{prefix}{name}" for name in listed if name != "provenance.json"}
+    for uri, output in outputs.items():  # checksums are of the bytes in S3
+        local = tmp_path / "obj"
+        aws_client("s3").download_file(bucket, uri.split("/", 3)[-1], str(local))
+        assert sha256_file(local) == output["sha256"]
+    materialization = demo["instance"].fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers"), asset_partitions=[f"demo/{key}"]), limit=1
+    ).records[0].asset_materialization
+    assert materialization.metadata["input_sha256"].value == record["input"]["sha256"]
+    assert materialization.metadata["pipeline_digest"].value == record["code"]["pipeline_digest"]
