@@ -304,9 +304,11 @@ class _WarningCapture:
         for w in self._records:
             seen[f"{w.category.__name__}: {w.message}"] += 1
         for text, count in seen.items():
-            logger.warning("SKDH %s%s", text, f" (x{count})" if count > 1 else "")
-            if self.sink is not None:
-                self.sink.append(text)
+            message = text + (f" (x{count})" if count > 1 else "")
+            if self.sink is None:
+                logger.warning("SKDH %s", message)
+            else:  # the caller reports them (e.g. to the Dagster run log)
+                self.sink.append(message)
         return False
 
 
@@ -317,8 +319,8 @@ def run_pipeline(pipeline: skdh.Pipeline, path: Path, *, captured_warnings: list
     Results of signal steps (``skdh.io`` readers, ``Resample``) are left out: SKDH
     returns the whole recording as their "results", which would otherwise become
     a results table; use :func:`read_file` to look at a reader's output. Warnings
-    are logged on ``biomarker_assets.skdh`` (each distinct message once) and, if
-    ``captured_warnings`` is a list, appended to it.
+    are logged on ``biomarker_assets.skdh`` (each distinct message once) or, if
+    ``captured_warnings`` is a list, appended to it instead.
     """
     with _WarningCapture(captured_warnings):
         results = pipeline.run(file=str(path), **inputs)

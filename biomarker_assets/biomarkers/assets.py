@@ -111,6 +111,8 @@ def _process_data_file(context, study_store, metadata_table, notifier):
         except ProcessingError as exc:
             notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        for warning in result.warnings:
+            context.log.warning(f"SKDH: {warning}")
         for output in result.provenance.outputs:
             output.uri = f"s3://{config.output_bucket}/{results_prefix}{output.uri}"
         # Rewrite with the S3 URIs now that they are known; the checksums are of the uploaded bytes.
@@ -126,6 +128,7 @@ def _process_data_file(context, study_store, metadata_table, notifier):
             "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}"),
             "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}{PROVENANCE_FILE}"),
             "subject": check.fields.get("subject", ""),
+            "skdh_warnings": len(result.warnings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
             **result.provenance.dagster_metadata(),

@@ -77,8 +77,9 @@ def process_local_file(
         )
     pipeline = skdh_runner.load_pipeline(pipeline_cfg.skdh)
     log.info("running SKDH pipeline %s %s on %s", pipeline_name, pipeline_cfg.version, input_record.uri)
+    skdh_warnings: list[str] = []
     try:
-        results = skdh_runner.run_pipeline(pipeline, path, **inputs)
+        results = skdh_runner.run_pipeline(pipeline, path, captured_warnings=skdh_warnings, **inputs)
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}") from exc
     tables = skdh_runner.results_to_tables(results)
@@ -113,7 +114,7 @@ def process_local_file(
     )
     provenance_file = out_dir / PROVENANCE_FILE
     provenance_file.write_text(record.to_json())
-    return ProcessingResult(files, headline, record, provenance_file)
+    return ProcessingResult(files, headline, record, provenance_file, skdh_warnings)
 
 
 def data_version(input_record: InputRecord, config_digest: str, spec: dict, subject_inputs: dict) -> str:

@@ -6,7 +6,7 @@ demo is what the tests assert.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shutil
 import subprocess
@@ -91,9 +91,13 @@ class FlowOutcome:
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            return (error.message or "").strip().splitlines()[0] if error.message else str(error)
+            message = (event.step_failure_data.error.message or "failed").strip().splitlines()[0]
+            return message.removeprefix("dagster._core.definitions.events.Failure: ")
     return "failed"
+
+
+# The demo prints its own summary; Dagster's per-event console log is in the UI and at -v.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
@@ -105,7 +109,7 @@ def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
     def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProcessResult:
         started = time.monotonic()
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False
+            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=_QUIET
         )
         outcome.runs += 1
         outcome.failed_runs += not result.success
@@ -135,6 +139,7 @@ def _print_messages(messages: list[dict]) -> None:
 
 def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
     samples = find_samples(samples)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     home_dir = Path(home) if home else Path(tempfile.mkdtemp(prefix="dagster-home-"))
     home_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))

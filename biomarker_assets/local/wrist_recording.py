@@ -3,50 +3,54 @@
 The real device files in ``../shared/data/skdh-samples/`` are minutes long, and
 sleep, wear and activity endpoints need at least a full day with a night in it.
 This module makes one: a seeded, reproducible wrist accelerometer recording that
-follows a fixed daily plan (:data:`DAY_PLAN`), and writes it in the format of a
-real GENEActiv so the demo exercises SKDH's own reader (``skdh.io.ReadBin``)
-rather than a shortcut.
+follows a fixed daily plan (:data:`DAY_PLAN`), written in the format of a real
+GENEActiv so the demo goes through SKDH's own reader (``skdh.io.ReadBin``).
 
-Signal model (units of g, device frame), per activity kind:
+Signal model (g, device frame) per activity kind, tuned against SKDH 0.17.18:
 
-* ``sleep``: the forearm rests in one generic posture (gravity not aligned with
-  an axis) for 8-50 min, then turns over in a few seconds. On top, a slow
-  sub-degree drift and brief twitches. Postures never last 60 min, so SKDH's
-  ``AccelThresholdWearDetection`` (60-min windows, non-wear when std < 13 mg and
-  range < 67 mg on 2 of 3 axes) still sees the device worn, while the 5-s
-  arm-angle changes stay far below the 0.1-degree floor of the sleep-opportunity
-  (HDCZA) threshold.
-* ``bed_awake`` / ``night_wake``: lying with small hand movements before
-  falling asleep; a short walk to the bathroom mid-night.
-* ``sedentary``: desk or sofa; the arm angle wanders continuously (so the day
-  is never mistaken for rest) with typing-like vibration, ENMO < 50 mg.
+* ``sleep``: the forearm rests in one generic posture (gravity not along an
+  axis) for 8-50 min, then turns over in a few seconds; plus a sub-degree drift
+  and ~8 twitches/h. Postures never last 60 min, so ``AccelThresholdWearDetection``
+  (60-min windows; non-wear if std < 13 mg and range < 67 mg on 2 of 3 axes)
+  sees the night as worn, while 5-s arm-angle changes stay below the 0.1 degree
+  floor of Sleep's sleep-opportunity (HDCZA) threshold.
+* ``bed_awake`` / ``bed_restless`` / ``night_wake``: lying with hand movements
+  (Cole-Kripke scores wake); a short walk to the bathroom. Awakenings sit in
+  the second half of the night, including ~25 min awake around a 7-min doze:
+  rule (d) of Webster's rescoring applies there, so SKDH's defective rule (d)
+  (see ``biomarker_assets.skdh_processes.sleep``) and the corrected one give
+  different total sleep time on this file (by ~4 min; the defect's large
+  effect, wiping the night, needs the night to be the first or second
+  Cole-Kripke run of the noon-to-noon window, which a day with sedentary
+  stretches does not give).
+* ``sedentary``: desk/sofa; the arm angle wanders and fidgets continuously, so
+  the day is never taken for rest; ENMO < 50 mg.
 * ``light``: household/standing movement, ENMO ~50-110 mg.
 * ``walk`` / ``run``: arm swing at stride frequency with swing and heel-strike
-  accelerations; ENMO in the moderate (110-440 mg) and vigorous (> 440 mg)
-  ranges of SKDH's ``migueles_wrist_adult`` cut-points.
-* ``nonwear``: on a table, perfectly still (sensor noise only); skin
-  temperature decays to room temperature. The still period (18:00-20:15) sits
-  on SKDH's 15-min window grid of a recording starting on the hour, so the
-  detected non-wear is predictable: still time minus 45 min (one 60-min window
-  minus one 15-min skip), i.e. 90 min, and wear is 22.5 h of a 24 h recording.
+  accelerations; ENMO ~160 mg (moderate) and ~630 mg (vigorous) for SKDH's
+  ``migueles_wrist_adult`` cut-points (110 / 440 mg).
+* ``nonwear``: on a shelf, perfectly still (sensor noise only); temperature
+  falls to room temperature. The still period (07:00-09:15) lies on SKDH's
+  15-min window grid of a recording that starts on the hour, so the detected
+  non-wear is predictable: still time minus 45 min (a 60-min window minus one
+  15-min skip) = 90 min, i.e. 22.5 h of wear in 24 h.
 
-Randomness (postures, twitch times, movement noise, cadence) comes only from
-``numpy.random.default_rng(seed)``; the plan's clock times are fixed so that
+Randomness (postures, twitches, fidgets, movement noise, cadence) comes only
+from ``numpy.random.default_rng(seed)``; the plan's clock times are fixed so
 tests can predict results.
 
-GENEActiv ``.bin`` layout (checked against the real ``gnactv_sample.bin`` and
-SKDH's C reader ``read_geneactiv.c``): a 59-line text header (the reader takes
-the frequency from line 20, then the lines after ``Calibration Data``: x/y/z
-gain and offset, ``Volts``, ``Lux``, and ``Number of Pages`` from line 58),
-followed by pages of 300 samples. Each page has 9 text lines (``Recorded Data``,
+GENEActiv ``.bin`` layout, checked against the real ``gnactv_sample.bin`` and
+SKDH's C reader (``read_geneactiv.c``): a 59-line text header (the reader takes
+the frequency from line 20 with ``strtol``, then, after ``Calibration Data``,
+x/y/z gain and offset, ``Volts``, ``Lux``, and ``Number of Pages`` from line
+58), then pages of 300 samples. A page is 9 text lines (``Recorded Data``,
 serial, ``Sequence Number``, ``Page Time:YYYY-MM-DD hh:mm:ss:mmm``,
 ``Unassigned``, ``Temperature``, ``Battery voltage``, ``Device Status``,
 ``Measurement Frequency``) and one line of 3600 hex digits: per sample 12-bit
 two's-complement x, y, z (``g = (raw * 100 - offset) / gain``) and 12 bits of
-light (10 bits, ``lux = floor(raw * Lux / Volts)``), button and a reserved
-bit. The reader gives each sample the page time plus ``j / fs`` and the page
-temperature, so time stamps round-trip exactly and temperature to 0.1 C per
-6-s page.
+10-bit light (``lux = floor(raw * Lux / Volts)``), button and a reserved bit.
+The reader stamps sample j of a page with page time + j / fs and the page
+temperature, so time round-trips exactly and temperature as the 0.1 C page mean.
 """
 
 from __future__ import annotations
@@ -623,17 +627,20 @@ def _step(process: str, module: str, parameters: dict, package: str = "skdh") ->
     }
 
 
-# SKDH saved-pipeline structure (what ``skdh.Pipeline.save`` writes) for the wrist
-# demo. Notes on the choices:
-# - no CalibrateAccelerometer: it needs 12-72 h of data and the file is calibrated;
-# - AccelThresholdWearDetection must have no save_file (it crashes the run) and
-#   DETACH would need a temperature model we do not simulate faithfully;
-# - Sleep and ActivityLevelClassification each look up their day window in
-#   ``day_ends`` by (base, period); both use (12, 24) here (Sleep's default), so a
-#   noon-to-noon recording is one day for both;
-# - SleepCorrected runs before ActivityLevelClassification, because activity
-#   splits its endpoints into wake/sleep only when the ``sleep`` indices that
-#   Sleep returns are already in the pipeline's kwargs.
+# The wrist demo pipeline in the structure ``skdh.Pipeline.save`` writes, with
+# every parameter spelled out as SKDH records it (defaults pinned for provenance;
+# the cut-points are the resolved ``migueles_wrist_adult`` values). Choices:
+# - no CalibrateAccelerometer: it needs 12-72 h of data;
+# - AccelThresholdWearDetection must keep save_file None (a save_file crashes
+#   the run); DETACH is not used (it needs a realistic temperature model);
+# - Sleep and ActivityLevelClassification each look their day window up in
+#   ``day_ends`` by (base, period) and fail without it. Sleep defaults to
+#   (12, 24), activity to (0, 24); both use (12, 24) here, so a noon-to-noon
+#   recording is one day for both and one GetDayWindowIndices window serves both;
+# - SleepCorrected runs before ActivityLevelClassification: activity splits its
+#   endpoints into wake and sleep only if the ``sleep`` indices that Sleep
+#   returns are already in the pipeline's kwargs (otherwise it warns and
+#   reports the whole day as wake).
 WRIST_PIPELINE_SPEC: dict = {
     "Steps": [
         _step(
@@ -658,13 +665,51 @@ WRIST_PIPELINE_SPEC: dict = {
         _step(
             "SleepCorrected",
             "skdh_processes.sleep",
-            {"day_window": [12, 24]},
+            {
+                "start_buffer": 0,
+                "stop_buffer": 0,
+                "internal_wear_temp_thresh": 25.0,
+                "internal_wear_move_thresh": 0.001,
+                "min_rest_block": 30,
+                "max_activity_break": 60,
+                "tso_min_thresh": 0.1,
+                "tso_max_thresh": 1.0,
+                "tso_perc": 10,
+                "tso_factor": 15.0,
+                "min_rest_period": None,
+                "nonwear_move_thresh": None,
+                "min_wear_time": 0,
+                "min_day_hours": 6,
+                "downsample": True,
+                "downsample_aa_filter": True,
+                "day_window": (12, 24),
+                "save_per_minute_results": False,
+                "add_active_time": 0.0,
+            },
             package="biomarker_assets",
         ),
         _step(
             "ActivityLevelClassification",
             "activity.core",
-            {"cutpoints": "migueles_wrist_adult", "day_window": [12, 24]},
+            {
+                "short_wlen": 5,
+                "max_accel_lens": [6, 15, 60],
+                "bout_lens": [1, 5, 10],
+                "bout_criteria": 0.8,
+                "bout_metric": 4,
+                "closed_bout": False,
+                "wear_wake_times_round": None,
+                "min_wear_time": 10,
+                "cutpoints": {
+                    "metric": "metric_enmo",
+                    "kwargs": {"take_abs": False, "trim_zero": True},
+                    "sedentary": 0.05,
+                    "light": 0.11,
+                    "moderate": 0.44,
+                },
+                "day_window": (12, 24),
+                "save_epoch_data": False,
+            },
         ),
     ],
     "Version": _SKDH_VERSION,
