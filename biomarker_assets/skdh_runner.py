@@ -22,10 +22,8 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import pkgutil
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -461,8 +459,7 @@ def write_results(tables: dict[str, pa.Table], out_dir: Path) -> list[Path]:
     """Write ``<table>.parquet`` per table into ``out_dir``; same tables -> byte-identical files.
 
     Schema metadata is dropped (it is where pandas/other writers put run-specific
-    data) and options are fixed; each file is written to a temporary name and
-    renamed, so a reader never sees half a file.
+    data) and options are fixed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -471,22 +468,15 @@ def write_results(tables: dict[str, pa.Table], out_dir: Path) -> list[Path]:
         if not _NAME_RE.match(name):
             raise ValueError(f"table name {name!r} is not a safe file name")
         path = out_dir / f"{name}.parquet"
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(
-                table.replace_schema_metadata(None),
-                tmp,
-                compression="zstd",
-                version="2.6",
-                use_dictionary=True,
-                write_statistics=True,
-                store_schema=True,
-            )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        pq.write_table(
+            table.replace_schema_metadata(None),
+            path,
+            compression="zstd",
+            version="2.6",
+            use_dictionary=True,
+            write_statistics=True,
+            store_schema=True,
+        )
         paths.append(path)
     return paths
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import dagster as dg
-import pytest
 import yaml
 
 from biomarker_assets import settings

@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from biomarker_assets.definitions import defs
-from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, STUDY_FILES, run_flow, seed_demo
+from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, run_flow, seed_demo
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.partitions import studies
 from biomarker_assets.provenance import sha256_file
@@ -53,6 +52,7 @@ EXPECTED_STATUS = {
     "raw/metadata/subjects.csv": "processed",
     "raw/wrist/DM001_V1_wrist.bin": "processed",
     "raw/wrist/DM002_V1_wrist.cwa": "processed",
+    "raw/clinic/DM005_V1_wrist.bin": "processed",
     "raw/lumbar/DM001_V1_lumbar.npz": "processed",
     "raw/lumbar/DM003_V1_lumbar.npz": "waiting",
     "raw/wrist/DM004_V1_wrist.cwa": "failed",
@@ -145,3 +145,38 @@ def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
     ).records[0].asset_materialization
     assert materialization.metadata["input_sha256"].value == record["input"]["sha256"]
     assert materialization.metadata["pipeline_digest"].value == record["code"]["pipeline_digest"]
+
+
+def test_gait_results_in_s3_equal_skdh_truth(demo, samples):
+    """Same comparison as SKDH's test_gait.py::test_apcwt, on the Parquet the asset uploaded."""
+    status = demo["statuses"]["raw/lumbar/DM001_V1_lumbar.npz"]
+    table = _s3_parquet(status.results + "GaitLumbar.parquet")
+    truth = np.load(samples / "gait_results_apcwt.npz")
+    assert table.num_rows == len(truth["gait speed"]) == 81
+    for key in truth.files:
+        assert np.allclose(table[key].to_numpy(zero_copy_only=False).astype(float), truth[key], equal_nan=True), key
+    assert status.biomarkers["gait_speed_m_s"] == pytest.approx(np.nanmean(truth["gait speed"]))
+
+
+def test_cwa_read_from_s3_through_the_project_equals_skdh_truth(demo, samples, tmp_path):
+    """The project's download + the study config's reader step give SKDH's ax3 truth (atol 5e-5)."""
+    from biomarker_assets.resources.study_store import StudyStore
+    from biomarker_assets.skdh_runner import read_file
+
+    store = StudyStore()
+    local = tmp_path / "DM002_V1_wrist.cwa"
+    store.download(DEMO_BUCKET, "raw/wrist/DM002_V1_wrist.cwa", local)
+    reader_step = store.load_config("demo").config.pipelines["wrist-activity"].skdh["Steps"][0]
+    data = read_file(reader_step, local, captured_warnings=[])
+    truth = np.load(samples / "ax3_data.npz")
+    assert np.allclose(data["time"] - truth["time"][0], truth["time"] - truth["time"][0], atol=5e-5)
+    for key in ("accel", "temperature", "fs"):
+        assert np.allclose(data[key], truth[key], atol=5e-5), key
+
+
+def test_day_long_wrist_recording_gives_plausible_endpoints(demo):
+    """The generated 24 h recording has a ~1.5 h off-wrist period and one night of sleep."""
+    biomarkers = demo["statuses"]["raw/wrist/DM001_V1_wrist.bin"].biomarkers
+    assert 20 <= biomarkers["wear_hours"] <= 23.5
+    assert 300 <= biomarkers["total_sleep_time_min"] <= 480  # SKDH 0.17.18's own Sleep gives 0 here
+    assert 10 <= biomarkers["mvpa_min"] <= 120

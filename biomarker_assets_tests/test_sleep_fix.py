@@ -5,6 +5,8 @@ mask upstream that assertion fails, which is the signal to re-check whether
 SleepCorrected is still needed.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import skdh.sleep.sleep as skdh_sleep_module
@@ -47,9 +49,7 @@ EXPECTED_CORRECT = np.array([1] * 10 + [0] * 28 + [1] * 6 + [0] * 8 + [1] * 8)
 # int array [0, 0, 1, 0, 1, 0, 0]; changes[mask] = [0, 0, 10, 0, 10, 0, 0] and
 # dt[mask] = [10, 10, 13, 10, 13, 10, 10], so it rescores runs 0 and 1 (0-9 and
 # 10-22) and leaves 23-24 as sleep.
-EXPECTED_SKDH_0_17_18 = np.array(
-    [0] * 23 + [1] * 2 + [0] * 13 + [1] * 6 + [0] * 8 + [1] * 8
-)
+EXPECTED_SKDH_0_17_18 = np.array([0] * 23 + [1] * 2 + [0] * 13 + [1] * 6 + [0] * 8 + [1] * 8)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_agrees_with_skdh_when_rule_d_has_nothing_to_do():
     ai = np.repeat(blocks, 20)
     corrected = compute_sleep_predictions_corrected(ai)
     edges = np.flatnonzero(np.diff(np.r_[-1, corrected, -1]))
-    sleep_runs = [b - a for a, b in zip(edges[:-1], edges[1:]) if corrected[a] == 1]
+    sleep_runs = [b - a for a, b in itertools.pairwise(edges) if corrected[a] == 1]
     assert sleep_runs and min(sleep_runs) > 6
     np.testing.assert_array_equal(corrected, compute_sleep_predictions(ai))
 

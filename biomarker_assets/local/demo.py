@@ -58,6 +58,8 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
         "raw/wrist/DM001_V1_wrist.bin": make_demo_wrist_file(workdir / "DM001_V1_wrist.bin", hours=24.0, fs=50.0, seed=1),
         # SKDH's real Axivity sample (5 minutes): activity only
         "raw/wrist/DM002_V1_wrist.cwa": samples / "ax3_sample.cwa",
+        # SKDH's real GENEActiv sample (18 seconds, an in-clinic check): activity only
+        "raw/clinic/DM005_V1_wrist.bin": samples / "gnactv_sample.bin",
         # SKDH's lumbar walking recording: gait for a subject with a height...
         "raw/lumbar/DM001_V1_lumbar.npz": samples / "gait_input.npz",
         # ...and for a subject whose height is missing: waits

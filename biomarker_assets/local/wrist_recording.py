@@ -19,7 +19,7 @@ Signal model (g, device frame) per activity kind, tuned against SKDH 0.17.18:
   the second half of the night, including ~25 min awake around a 7-min doze:
   rule (d) of Webster's rescoring applies there, so SKDH's defective rule (d)
   (see ``biomarker_assets.skdh_processes.sleep``) and the corrected one give
-  different total sleep time on this file (by ~4 min; the defect's large
+  different total sleep time on this file (by ~5 min; the defect's large
   effect, wiping the night, needs the night to be the first or second
   Cole-Kripke run of the noon-to-noon window, which a day with sedentary
   stretches does not give).
@@ -55,8 +55,9 @@ temperature, so time round-trips exactly and temperature as the 0.1 C page mean.
 
 from __future__ import annotations
 
+import itertools
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -127,10 +128,10 @@ _SKIN_TEMP_C = {
 # ---------------------------------------------------------------------------
 def _plan_segments(t0: pd.Timestamp, hours: float, fs: float) -> list[tuple[int, int, str]]:
     """Sample-index segments of the daily plan over [t0, t0 + hours)."""
-    n = int(round(hours * 3600 * fs))
+    n = round(hours * 3600 * fs)
     t_end = t0 + pd.Timedelta(hours=hours)
     day0 = t0.normalize() - pd.Timedelta(days=1)
-    n_days = int(math.ceil(hours / 24)) + 2
+    n_days = math.ceil(hours / 24) + 2
     marks: list[tuple[pd.Timestamp, str]] = []
     for d in range(n_days + 1):
         for clock, kind in DAY_PLAN:
@@ -138,12 +139,12 @@ def _plan_segments(t0: pd.Timestamp, hours: float, fs: float) -> list[tuple[int,
             marks.append((day0 + pd.Timedelta(days=d, hours=hh, minutes=mm), kind))
 
     segments: list[tuple[int, int, str]] = []
-    for (start, kind), (stop, _) in zip(marks[:-1], marks[1:]):
+    for (start, kind), (stop, _) in itertools.pairwise(marks):
         start, stop = max(start, t0), min(stop, t_end)
         if stop <= start:
             continue
-        i0 = int(round((start - t0).total_seconds() * fs))
-        i1 = min(int(round((stop - t0).total_seconds() * fs)), n)
+        i0 = round((start - t0).total_seconds() * fs)
+        i1 = min(round((stop - t0).total_seconds() * fs), n)
         if segments and segments[-1][2] == kind and segments[-1][1] == i0:
             segments[-1] = (segments[-1][0], i1, kind)
         elif i1 > i0:
@@ -308,9 +309,7 @@ def _light(rng, n, fs):
     roll = math.radians(rng.uniform(-20, 20)) + _ou(rng, nc, 10.0, 3.0, math.radians(30.0))
     pitch = _coarse_to_fine(pitch, n, step)
     roll = _coarse_to_fine(roll, n, step)
-    dyn = _band_noise(rng, n, fs, 0.5, 5.0, 0.11) * (
-        0.4 + _on_off(rng, n, fs, 15.0, 10.0)[:, None]
-    )
+    dyn = _band_noise(rng, n, fs, 0.5, 5.0, 0.11) * (0.4 + _on_off(rng, n, fs, 15.0, 10.0)[:, None])
     return pitch, roll, dyn
 
 
@@ -363,10 +362,10 @@ _KINDS = {
 
 def _temperature(segments, n, fs, rng) -> np.ndarray:
     """Skin/room temperature: a 10-min first-order response to each kind's target."""
-    n_s = int(math.ceil(n / fs))
+    n_s = math.ceil(n / fs)
     target = np.empty(n_s)
     for i0, i1, kind in segments:
-        target[int(i0 // fs) : int(math.ceil(i1 / fs))] = _SKIN_TEMP_C[kind]
+        target[int(i0 // fs) : math.ceil(i1 / fs)] = _SKIN_TEMP_C[kind]
     a = math.exp(-1.0 / 600.0)
     temp = lfilter([1 - a], [1, -a], target, zi=[a * target[0]])[0]
     temp += _ou(rng, n_s, 1.0, 1800.0, 0.15)
@@ -415,7 +414,7 @@ def generate_wrist_day(
         raise ValueError("hours and fs must be positive")
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp(start)
-    n = int(round(hours * 3600 * fs))
+    n = round(hours * 3600 * fs)
     segments = _plan_segments(t0, hours, fs)
 
     pitch = np.empty(n)
@@ -444,7 +443,7 @@ _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 
 
 def _fmt_page_time(t: float) -> str:
-    dt = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=round(t * 1000))
+    dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=round(t * 1000))
     return dt.strftime("%Y-%m-%d %H:%M:%S:") + f"{dt.microsecond // 1000:03d}"
 
 
@@ -519,7 +518,7 @@ def write_geneactiv_bin(
     extract_str = _fmt_page_time(t_first + n_pages * GN_PAGE_SAMPLES / fs + 3600)
     config_str = _fmt_page_time(t_first - 1800)
     cal_date = _fmt_page_time(t_first - 200 * 86400)
-    period_h = int(math.ceil(n / fs / 3600))
+    period_h = math.ceil(n / fs / 3600)
     blank20 = "\x00" * 20
     blank100 = "\x00" * 100
 

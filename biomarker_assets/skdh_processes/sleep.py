@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import types
 
-from numpy import array, asarray, convolve, int_
-
 import skdh.sleep.sleep as _skdh_sleep_module
+from numpy import array, asarray, convolve, int_
 from skdh.base import handle_process_returns
 from skdh.sleep import Sleep
 from skdh.utility.internal import rle
