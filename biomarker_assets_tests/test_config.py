@@ -101,3 +101,12 @@ def test_exported_json_schema_is_current():
     assert SCHEMA_PATH.read_text() == json_schema(), "run: biomarker-assets config-schema > " + str(SCHEMA_PATH)
     schema = json.loads(SCHEMA_PATH.read_text())
     assert {"study", "bucket", "prefixes", "filename", "data_files", "pipelines"} <= set(schema["required"])
+
+
+def test_demo_wrist_pipeline_is_the_tested_wrist_pipeline():
+    """demo.yaml spells only non-default parameters; it must build the pipeline test_wrist_recording checks."""
+    from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
+    from biomarker_assets.skdh_runner import load_pipeline, spec_from_pipeline
+
+    demo = parse_config((STUDY_FILES / "demo.yaml").read_text()).config.pipelines["wrist-day"].skdh
+    assert spec_from_pipeline(load_pipeline(demo)) == spec_from_pipeline(load_pipeline(WRIST_PIPELINE_SPEC))

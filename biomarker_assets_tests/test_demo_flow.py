@@ -178,5 +178,5 @@ def test_day_long_wrist_recording_gives_plausible_endpoints(demo):
     """The generated 24 h recording has a ~1.5 h off-wrist period and one night of sleep."""
     biomarkers = demo["statuses"]["raw/wrist/DM001_V1_wrist.bin"].biomarkers
     assert 20 <= biomarkers["wear_hours"] <= 23.5
-    assert 300 <= biomarkers["total_sleep_time_min"] <= 480  # SKDH 0.17.18's own Sleep gives 0 here
+    assert 300 <= biomarkers["total_sleep_time_min"] <= 480
     assert 10 <= biomarkers["mvpa_min"] <= 120

@@ -50,7 +50,8 @@ serial, ``Sequence Number``, ``Page Time:YYYY-MM-DD hh:mm:ss:mmm``,
 two's-complement x, y, z (``g = (raw * 100 - offset) / gain``) and 12 bits of
 10-bit light (``lux = floor(raw * Lux / Volts)``), button and a reserved bit.
 The reader stamps sample j of a page with page time + j / fs and the page
-temperature, so time round-trips exactly and temperature as the 0.1 C page mean.
+temperature, so time round-trips exactly (page times are whole milliseconds at
+the usual rates) and temperature as the 0.1 C page mean.
 """
 
 from __future__ import annotations
@@ -192,7 +193,11 @@ def _on_off(rng, n: int, fs: float, mean_on: float, mean_off: float) -> np.ndarr
 
 
 def _generic_posture(rng, lying: bool) -> tuple[float, float]:
-    """Pitch/roll (rad) whose gravity vector is not close to any device axis."""
+    """Random pitch/roll (rad); lying postures keep gravity off every device axis.
+
+    A posture with one axis along gravity leaves that axis flat under small
+    tilts, and SKDH's Sleep treats any axis with a 30-min SD < 1 mg as non-wear.
+    """
     while True:
         pitch = rng.uniform(-55, 55) if lying else rng.uniform(5, 45)
         roll = rng.uniform(-150, 150) if lying else rng.uniform(-45, 45)
@@ -255,7 +260,7 @@ def _sleep(rng, n, fs):
 
 def _bed_awake(rng, n, fs):
     p0, r0 = _generic_posture(rng, lying=True)
-    step = int(fs)  # 1 Hz coarse path
+    step = max(1, int(fs))  # 1 Hz coarse path
     nc = n // step + 2
     pitch = p0 + _coarse_to_fine(_ou(rng, nc, 1.0, 60.0, math.radians(1.5)), n, step)
     roll = r0 + _coarse_to_fine(_ou(rng, nc, 1.0, 60.0, math.radians(1.5)), n, step)
@@ -342,7 +347,7 @@ def _run(rng, n, fs):
 
 
 def _nonwear(rng, n, fs):
-    # lying face up on a table: fixed orientation, no movement
+    # face up on a shelf: fixed orientation, no movement
     p, r = math.radians(rng.uniform(-3, 3)), math.radians(rng.uniform(-3, 3))
     return np.full(n, p), np.full(n, r), np.zeros((n, 3))
 
@@ -377,7 +382,7 @@ def _light_lux(segments, t0: pd.Timestamp, n, fs, rng) -> np.ndarray:
     lux = np.empty(n)
     for i0, i1, kind in segments:
         hour = (t0 + pd.Timedelta(seconds=i0 / fs)).hour
-        if kind in ("sleep",):
+        if kind == "sleep":
             level = 0.0
         elif kind in ("bed_awake", "bed_restless", "night_wake"):
             level = 25.0
@@ -482,6 +487,8 @@ def write_geneactiv_bin(
     n = time.size
     if accel.shape != (n, 3) or temperature.shape != (n,):
         raise ValueError("accel must be (n, 3) and temperature (n,) for n time stamps")
+    if light is not None and np.shape(light) != (n,):
+        raise ValueError("light must be (n,) for n time stamps")
     if n == 0:
         raise ValueError("no samples to write")
     if not float(fs).is_integer():
