@@ -70,6 +70,16 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
     return rows
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """Rows as a Markdown table, for materialization metadata in the UI."""
+    if not rows:
+        return "none"
+    headers = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(r.get(h, "")).replace("|", "/") for h in headers) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def format_table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731

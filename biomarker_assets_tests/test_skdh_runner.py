@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -19,19 +18,6 @@ from skdh.utility.internal import apply_resample
 
 from biomarker_assets import skdh_runner as runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES, Resample
-
-SAMPLES = Path(
-    os.environ.get("SKDH_SAMPLES_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skdh-samples"
-)
-
-
-@pytest.fixture(scope="module")
-def samples() -> Path:
-    if not (SAMPLES / "gait_input.npz").is_file():
-        pytest.fail(f"SKDH sample files not found in {SAMPLES} (set SKDH_SAMPLES_DIR)")
-    return SAMPLES
-
 
 def step(process, module, parameters=None, package="skdh", **extra):
     return {

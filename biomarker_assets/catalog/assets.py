@@ -12,6 +12,7 @@ from biomarker_assets.catalog.matching import classify, filename_fields
 from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedConfig
 from biomarker_assets.partition_keys import file_partition_key, is_valid_study_id
 from biomarker_assets.partitions import data_files, metadata_files, studies
+from biomarker_assets.report import markdown_table
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import BucketMissing, StudyStore
 
@@ -78,9 +79,7 @@ def study_configs(
     if new:
         context.instance.add_dynamic_partitions(studies.name, new)
     context.log.info(f"{len(valid)} valid study config(s), {len(rows) - len(valid)} invalid; registered {new}")
-    table = "| study | status | digest / errors |\n|---|---|---|\n" + "\n".join(
-        f"| {s} | {st} | {d.replace('|', '/')} |" for s, st, d in rows
-    )
+    table = markdown_table([{"study": s, "status": st, "digest / errors": d} for s, st, d in rows])
     return dg.MaterializeResult(
         metadata={"studies": dg.MetadataValue.md(table), "valid": len(valid), "invalid": len(rows) - len(valid)}
     )

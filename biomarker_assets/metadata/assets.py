@@ -9,6 +9,7 @@ import dagster as dg
 from biomarker_assets.catalog.files import resolve_file
 from biomarker_assets.metadata.cleaning import clean_table, read_table
 from biomarker_assets.partitions import metadata_files
+from biomarker_assets.report import markdown_table
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
@@ -20,15 +21,6 @@ raw_metadata_file = dg.AssetSpec(
     kinds={"s3"},
     description="A subject metadata file (CSV/XLSX) in a study bucket, as delivered.",
 )
-
-
-def _markdown(rows: list[dict]) -> str:
-    if not rows:
-        return "none"
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(r.get(h, "")).replace("|", "/") for h in headers) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 @dg.asset(group_name="metadata", partitions_def=metadata_files, deps=[raw_metadata_file], kinds={"dynamodb"})
@@ -72,8 +64,8 @@ def subject_metadata(
             "rows_rejected": len(cleaned.rejected_rows),
             "values_unreadable": len(cleaned.value_problems),
             "column_map": cleaned.column_map,
-            "subjects": dg.MetadataValue.md(_markdown(cleaned.subjects)),
-            "problems": dg.MetadataValue.md(_markdown([*cleaned.rejected_rows, *cleaned.value_problems])),
+            "subjects": dg.MetadataValue.md(markdown_table(cleaned.subjects)),
+            "problems": dg.MetadataValue.md(markdown_table([*cleaned.rejected_rows, *cleaned.value_problems])),
         },
         data_version=dg.DataVersion(file.head["ETag"].strip('"')),
     )
