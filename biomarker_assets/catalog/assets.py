@@ -1,43 +1,15 @@
 """Study configs and the per-study file catalog (the Step Functions "Catalog" workflow)."""
 
 
-import io
-import json
-
 import dagster as dg
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from biomarker_assets.catalog.matching import classify, filename_fields
+from biomarker_assets.catalog.scanning import catalog_uri, chunks, list_study, write_catalog
 from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedConfig
-from biomarker_assets.partition_keys import file_partition_key, is_valid_study_id
+from biomarker_assets.partition_keys import is_valid_study_id
 from biomarker_assets.partitions import data_files, metadata_files, studies
 from biomarker_assets.report import markdown_table
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import BucketMissing, StudyStore
-
-CATALOG_FOLDER = "_catalog"
-
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("partition_key", pa.string()),
-        ("kind", pa.string()),
-        ("rule_index", pa.int32()),
-        ("pipeline", pa.string()),
-        ("bucket", pa.string()),
-        ("key", pa.string()),
-        ("size", pa.int64()),
-        ("etag", pa.string()),
-        ("last_modified", pa.timestamp("ms", tz="UTC")),
-        ("subject", pa.string()),
-        ("filename_fields", pa.string()),  # JSON object; null when the name does not match
-    ]
-)
-
-
-def catalog_key(loaded: LoadedConfig) -> str:
-    return f"{loaded.config.results_prefix}{CATALOG_FOLDER}/catalog.parquet"
-
 
 def load_study_config(study: str, store: StudyStore, notifier: Notifier) -> LoadedConfig:
     """The study's config, or an SQS message and a failure naming what is wrong."""
@@ -100,52 +72,26 @@ def study_catalog(
             notifier.send(Kind.MISSING_BUCKET, study, f"s3://{bucket}", str(exc))
             raise dg.Failure(description=f"study {study!r}: {exc}", allow_retries=False) from None
 
-    columns: dict[str, list] = {name: [] for name in CATALOG_SCHEMA.names}
+    entries, listed = list_study(config, study_store)
+    write_catalog(study_store, loaded, entries)
     by_kind: dict[str, list[str]] = {"data": [], "metadata": []}
-    listed = 0
-    for prefix in config.prefixes:
-        for obj in study_store.list_objects(config.bucket, prefix):
-            listed += 1
-            match = classify(config, obj["Key"])
-            if match is None:
-                continue
-            fields = filename_fields(config, obj["Key"]) if match.kind == "data" else None
-            partition_key = file_partition_key(study, obj["Key"])
-            by_kind[match.kind].append(partition_key)
-            for name, value in (
-                ("partition_key", partition_key),
-                ("kind", match.kind),
-                ("rule_index", match.rule_index),
-                ("pipeline", getattr(match.rule, "pipeline", None)),
-                ("bucket", config.bucket),
-                ("key", obj["Key"]),
-                ("size", obj["Size"]),
-                ("etag", obj["ETag"].strip('"')),
-                ("last_modified", obj["LastModified"]),
-                ("subject", (fields or {}).get("subject")),
-                ("filename_fields", json.dumps(fields, sort_keys=True) if fields is not None else None),
-            ):
-                columns[name].append(value)
-    table = pa.table(columns, schema=CATALOG_SCHEMA)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    study_store.put_bytes(buffer.getvalue(), config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet")
-
+    for entry in entries.values():
+        by_kind[entry.kind].append(entry.partition_key)
     registered = {}
     for partitions_def, kind in ((data_files, "data"), (metadata_files, "metadata")):
         known = set(context.instance.get_dynamic_partitions(partitions_def.name))
         new = [k for k in by_kind[kind] if k not in known]
-        if new:
-            context.instance.add_dynamic_partitions(partitions_def.name, new)
+        for chunk in chunks(new):
+            context.instance.add_dynamic_partitions(partitions_def.name, chunk)
         registered[kind] = len(new)
-    unmatched_names = sum(1 for v in columns["filename_fields"] if v is None) - len(by_kind["metadata"])
+    unmatched_names = sum(1 for e in entries.values() if e.kind == "data" and e.filename_fields is None)
     context.log.info(
-        f"study {study}: listed {listed} object(s), cataloged {table.num_rows} "
+        f"study {study}: listed {listed} object(s), cataloged {len(entries)} "
         f"({len(by_kind['data'])} data, {len(by_kind['metadata'])} metadata), new partitions {registered}"
     )
     return dg.MaterializeResult(
         metadata={
-            "catalog": dg.MetadataValue.path(f"s3://{config.output_bucket}/{catalog_key(loaded)}"),
+            "catalog": dg.MetadataValue.path(catalog_uri(loaded)),
             "objects_listed": listed,
             "data_files": len(by_kind["data"]),
             "metadata_files": len(by_kind["metadata"]),

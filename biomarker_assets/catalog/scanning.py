@@ -1,0 +1,158 @@
+"""Listing a study, the catalog table it produces, and what changed since the last one.
+
+The catalog Parquet in S3 is the state the listing sensor diffs against: one GET
+instead of one Dagster query per partition, and it is the table analysts read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from biomarker_assets.catalog.matching import classify, filename_fields
+from biomarker_assets.config.loading import LoadedConfig
+from biomarker_assets.config.schema import StudyConfig
+from biomarker_assets.partition_keys import file_partition_key
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import StudyStore
+
+CATALOG_FOLDER = "_catalog"
+# SQLite rejects statements with more than 32,766 variables; Dagster's partition insert uses one per key.
+PARTITION_CHUNK = 10_000
+
+CATALOG_SCHEMA = pa.schema(
+    [
+        ("partition_key", pa.string()),
+        ("kind", pa.string()),
+        ("rule_index", pa.int32()),
+        ("pipeline", pa.string()),
+        ("bucket", pa.string()),
+        ("key", pa.string()),
+        ("size", pa.int64()),
+        ("etag", pa.string()),
+        ("last_modified", pa.timestamp("ms", tz="UTC")),
+        ("subject", pa.string()),
+        ("filename_fields", pa.string()),  # JSON object; null when the name does not match
+    ]
+)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    partition_key: str
+    kind: str  # "data" or "metadata"
+    rule_index: int
+    pipeline: str | None
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime | None
+    subject: str | None
+    filename_fields: str | None
+
+    @property
+    def partitions_def_name(self) -> str:
+        return "data_files" if self.kind == "data" else "metadata_files"
+
+
+def entry_for(config: StudyConfig, key: str, size: int, etag: str, last_modified: datetime | None) -> CatalogEntry | None:
+    """The catalog row for an object, or None when no rule of the config matches it."""
+    match = classify(config, key)
+    if match is None:
+        return None
+    fields = filename_fields(config, key) if match.kind == "data" else None
+    return CatalogEntry(
+        partition_key=file_partition_key(config.study, key),
+        kind=match.kind,
+        rule_index=match.rule_index,
+        pipeline=getattr(match.rule, "pipeline", None),
+        bucket=config.bucket,
+        key=key,
+        size=size,
+        etag=etag.strip('"'),
+        last_modified=last_modified,
+        subject=(fields or {}).get("subject"),
+        filename_fields=json.dumps(fields, sort_keys=True) if fields is not None else None,
+    )
+
+
+def list_study(config: StudyConfig, store: StudyStore) -> tuple[dict[str, CatalogEntry], int]:
+    """Matched objects under the study's prefixes by key, and how many objects were listed."""
+    entries: dict[str, CatalogEntry] = {}
+    listed = 0
+    for prefix in config.prefixes:
+        for obj in store.list_objects(config.bucket, prefix):
+            listed += 1
+            entry = entry_for(config, obj["Key"], obj["Size"], obj["ETag"], obj["LastModified"])
+            if entry is not None:
+                entries[entry.key] = entry
+    return entries, listed
+
+
+def catalog_key(loaded: LoadedConfig) -> str:
+    return f"{loaded.config.results_prefix}{CATALOG_FOLDER}/catalog.parquet"
+
+
+def catalog_uri(loaded: LoadedConfig) -> str:
+    return f"s3://{loaded.config.output_bucket}/{catalog_key(loaded)}"
+
+
+def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, CatalogEntry]) -> None:
+    rows = [asdict(entries[k]) for k in sorted(entries)]
+    table = pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    store.put_bytes(buffer.getvalue(), loaded.config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet")
+
+
+def read_catalog(loaded: LoadedConfig) -> dict[str, CatalogEntry]:
+    """The last catalog written for the study; empty when there is none yet."""
+    try:
+        body = aws_client("s3").get_object(Bucket=loaded.config.output_bucket, Key=catalog_key(loaded))["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return {}
+        raise
+    table = pq.read_table(io.BytesIO(body))
+    if table.schema.names != CATALOG_SCHEMA.names:  # written by an older version: treat as new
+        return {}
+    return {row["key"]: CatalogEntry(**row) for row in table.to_pylist()}
+
+
+@dataclass
+class CatalogDiff:
+    new: list[CatalogEntry] = field(default_factory=list)
+    changed: list[CatalogEntry] = field(default_factory=list)
+    removed: list[CatalogEntry] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def to_process(self) -> list[CatalogEntry]:
+        return [*self.new, *self.changed]
+
+
+def diff_catalogs(previous: dict[str, CatalogEntry], current: dict[str, CatalogEntry]) -> CatalogDiff:
+    """A file is changed when its ETag differs, or when a config change moved it to another rule."""
+    result = CatalogDiff()
+    for key, entry in current.items():
+        old = previous.get(key)
+        if old is None:
+            result.new.append(entry)
+        elif (old.etag, old.kind, old.pipeline) != (entry.etag, entry.kind, entry.pipeline):
+            result.changed.append(entry)
+        else:
+            result.unchanged += 1
+    result.removed = [entry for key, entry in previous.items() if key not in current]
+    return result
+
+
+def chunks(keys: list[str], size: int = PARTITION_CHUNK):
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
