@@ -68,6 +68,9 @@ class ProvenanceRecord(BaseModel):
     outputs: list[OutputRecord] = Field(default_factory=list)
     started_at: str
     finished_at: str | None = None
+    input_removed_at: str | None = Field(
+        default=None, description="Set when the input object was deleted after these results were computed."
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

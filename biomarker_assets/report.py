@@ -33,7 +33,8 @@ class FileStatus:
     results: str = ""
 
 
-def _latest(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str):
+def latest_outcome(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str):
+    """The partition's newest materialization or status observation (event log record), if any."""
     flt = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition])
     events = [
         *instance.fetch_materializations(flt, limit=1, ascending=False).records,
@@ -55,7 +56,7 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
         for partition in instance.get_dynamic_partitions(partitions_def.name):
             study, key = parse_file_partition_key(partition)
             row = FileStatus(study, key, kind, "not run")
-            record = _latest(instance, dg.AssetKey(asset), partition)
+            record = latest_outcome(instance, dg.AssetKey(asset), partition)
             if record is not None:
                 event = record.asset_materialization or record.asset_observation
                 meta = {k: _value(v) for k, v in event.metadata.items()}

@@ -10,13 +10,14 @@ from biomarker_assets.biomarkers.processing import (
     ProcessingError,
     data_version,
     process_local_file,
-    results_folder,
+    results_prefix,
 )
 from biomarker_assets.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.catalog.files import resolve_file
 from biomarker_assets.metadata.assets import subject_metadata
 from biomarker_assets.partition_keys import parse_file_partition_key
 from biomarker_assets.partitions import data_files
+from biomarker_assets.report import latest_outcome
 from biomarker_assets.provenance import PROVENANCE_FILE, sha256_file
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
@@ -42,6 +43,15 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
             metadata={"status": status, "reason": reason, **extra},
         )
     )
+
+
+def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """(status, reason) of this partition's latest outcome, so repeated outcomes are not re-notified."""
+    latest = latest_outcome(context.instance, context.asset_key, context.partition_key)
+    if latest is None or latest.asset_observation is None:
+        return None
+    meta = latest.asset_observation.metadata
+    return (getattr(meta.get("status"), "value", None), getattr(meta.get("reason"), "value", None))
 
 
 @dg.asset(
@@ -84,13 +94,19 @@ def _process_data_file(context, study_store, metadata_table, notifier):
         check_processing(check, pipeline_cfg, subject_record)
     if not check.met:
         reason = "; ".join(check.unmet)
-        notifier.send(Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name)
+        if previous_status(context) != (STATUS_WAITING, reason):  # one message when waiting starts, not per retry
+            notifier.send(Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name)
         context.log.warning(f"{file.uri} waits: {reason}")
-        _status(context, STATUS_WAITING, reason, subject=check.fields.get("subject", ""))
+        _status(
+            context,
+            STATUS_WAITING,
+            reason,
+            subject=check.fields.get("subject", ""),
+            missing_subject_fields=check.missing_subject_fields,
+        )
         return
 
-    folder = results_folder(pipeline_name, pipeline_cfg.version, pipeline_cfg.skdh)
-    results_prefix = f"{config.results_prefix}{folder}/{file.key}/"
+    prefix = results_prefix(config, pipeline_name, file.key)
     with tempfile.TemporaryDirectory(prefix="biomarkers-") as tmp:
         local = Path(tmp) / "input" / PurePosixPath(file.key).name
         local.parent.mkdir()
@@ -114,19 +130,19 @@ def _process_data_file(context, study_store, metadata_table, notifier):
         for warning in result.warnings:
             context.log.warning(f"SKDH: {warning}")
         for output in result.provenance.outputs:
-            output.uri = f"s3://{config.output_bucket}/{results_prefix}{output.uri}"
+            output.uri = f"s3://{config.output_bucket}/{prefix}{output.uri}"
         # Rewrite with the S3 URIs now that they are known; the checksums are of the uploaded bytes.
         result.provenance_file.write_text(result.provenance.to_json())
         for path in [*result.result_files, result.provenance_file]:
-            study_store.upload(path, config.output_bucket, results_prefix + path.name)
-        context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{results_prefix}")
+            study_store.upload(path, config.output_bucket, prefix + path.name)
+        context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{prefix}")
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
     yield dg.MaterializeResult(
         metadata={
             "status": STATUS_PROCESSED,
-            "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}"),
-            "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{results_prefix}{PROVENANCE_FILE}"),
+            "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}"),
+            "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PROVENANCE_FILE}"),
             "subject": check.fields.get("subject", ""),
             "skdh_warnings": len(result.warnings),
             **{f"fields/{k}": v for k, v in check.fields.items()},

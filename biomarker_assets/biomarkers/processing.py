@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from biomarker_assets import __version__, settings
 from biomarker_assets.config.loading import LoadedConfig
+from biomarker_assets.config.schema import StudyConfig
+from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -46,6 +50,30 @@ class ProcessingResult:
 def results_folder(pipeline_name: str, pipeline_version: str, spec: dict) -> str:
     """Results of different pipeline versions never overwrite each other."""
     return f"{pipeline_name}/{pipeline_version}-{skdh_runner.pipeline_digest(spec)[:12]}"
+
+
+def results_prefix(config: StudyConfig, pipeline_name: str, key: str) -> str:
+    """Where the results of ``key`` under the study's current pipeline go (in the output bucket)."""
+    pipeline = config.pipelines[pipeline_name]
+    return f"{config.results_prefix}{results_folder(pipeline_name, pipeline.version, pipeline.skdh)}/{key}/"
+
+
+def mark_input_removed(config: StudyConfig, pipeline_name: str, key: str) -> str | None:
+    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI."""
+    record_key = results_prefix(config, pipeline_name, key) + PROVENANCE_FILE
+    s3 = aws_client("s3")
+    try:
+        body = s3.get_object(Bucket=config.output_bucket, Key=record_key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None  # never processed: nothing to mark
+        raise
+    record = ProvenanceRecord.model_validate_json(body)
+    if record.input_removed_at is None:
+        record.input_removed_at = utc_now()
+        s3.put_object(Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(),
+                      ContentType="application/json")
+    return f"s3://{config.output_bucket}/{record_key}"
 
 
 def project_processes(spec: dict) -> list[str]:

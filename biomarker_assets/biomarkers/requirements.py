@@ -19,6 +19,7 @@ class RequirementCheck:
     fields: dict[str, str] = field(default_factory=dict)  # from the file name
     inputs: dict[str, Any] = field(default_factory=dict)  # subject fields for the pipeline
     unmet: list[str] = field(default_factory=list)  # one sentence each
+    missing_subject_fields: list[str] = field(default_factory=list)  # met once the metadata has them
 
     @property
     def met(self) -> bool:
@@ -46,5 +47,6 @@ def check_processing(check: RequirementCheck, pipeline: PipelineConfig, subject_
         if value is None:
             where = "no metadata row" if subject_record is None else f"no {requirement} in its metadata"
             check.unmet.append(f"subject {subject!r} has {where} ({requirement} is required by the pipeline)")
+            check.missing_subject_fields.append(requirement)
         else:
             check.inputs[requirement] = value

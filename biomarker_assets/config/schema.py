@@ -120,6 +120,23 @@ class DataFiles(_Strict):
     pipeline: str
 
 
+class Discovery(_Strict):
+    """How new, changed and removed files are noticed."""
+
+    mode: Literal["listing", "events"] = Field(
+        default="listing",
+        description="listing: a sensor lists the prefixes each tick; events: a sensor drains S3 event "
+        "notifications from events_queue, so a tick costs O(new events), not O(files).",
+    )
+    events_queue: str | None = Field(default=None, description="SQS queue that receives the bucket's S3 events.")
+
+    @model_validator(mode="after")
+    def _queue_for_events(self) -> "Discovery":
+        if self.mode == "events" and not self.events_queue:
+            raise ValueError("mode 'events' needs events_queue (the SQS queue the bucket notifies)")
+        return self
+
+
 class StudyConfig(_Strict):
     """One study: where its files are, what they are, and how to process them."""
 
@@ -129,6 +146,7 @@ class StudyConfig(_Strict):
     prefixes: list[str] = Field(min_length=1, description="Key prefixes to catalog, e.g. 'raw/'.")
     results_bucket: BucketName | None = Field(default=None, description="Default: the study bucket.")
     results_prefix: str = "results/"
+    discovery: Discovery = Field(default_factory=Discovery)
     filename: FileNameRule
     metadata_files: list[MetadataFiles] = Field(default_factory=list)
     data_files: list[DataFiles] = Field(min_length=1)

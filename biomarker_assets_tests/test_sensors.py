@@ -1,0 +1,292 @@
+"""Sensors against a real Dagster instance and the real moto server (build_sensor_context)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import dagster as dg
+import pytest
+import yaml
+
+from biomarker_assets import settings
+from biomarker_assets.definitions import defs
+from biomarker_assets.local.aws_standin import drain_messages
+from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.partition_keys import file_partition_key, parse_file_partition_key
+from biomarker_assets.partitions import data_files, metadata_files, studies
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets import sensors
+from biomarker_assets.sensors import DATA_VERSION_TAG
+
+RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
+BUCKET = "sensor-study"
+
+
+def upload_config(study: str, bucket: str, **changes) -> dict:
+    config = copy.deepcopy(DEMO)
+    config.update(study=study, bucket=bucket, **changes)
+    aws_client("s3").put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml",
+                                Body=yaml.safe_dump(config).encode())
+    return config
+
+
+def tick(sensor, instance, cursor=None):
+    """One evaluation, applied to the instance the way the sensor daemon applies it."""
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=RESOURCES)
+    result = sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return result, [], cursor
+    for request in result.dynamic_partitions_requests or []:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+    for event in result.asset_events or []:
+        instance.report_runless_asset_event(event)
+    return result, list(result.run_requests or []), result.cursor
+
+
+@pytest.fixture
+def study(aws, instance, samples):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    upload_config("sensed", BUCKET)
+    instance.add_dynamic_partitions(studies.name, ["sensed"])
+    return s3
+
+
+def test_listing_new_changed_unchanged_removed(study, instance, samples):
+    s3 = study
+    s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
+    s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
+    s3.put_object(Bucket=BUCKET, Key="raw/notes.txt", Body=b"matches no rule")
+
+    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance)
+    data_key = file_partition_key("sensed", "raw/lumbar/DM001_V1_lumbar.npz")
+    meta_key = file_partition_key("sensed", "raw/metadata/subjects.csv")
+    assert instance.get_dynamic_partitions(data_files.name) == [data_key]
+    assert instance.get_dynamic_partitions(metadata_files.name) == [meta_key]
+    assert sorted((r.job_name, r.partition_key) for r in requests) == [
+        ("clean_metadata_file", meta_key), ("process_data_file", data_key)]
+    etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
+    assert {r.run_key for r in requests} >= {f"{data_key}@{etag}"}
+    assert all(r.tags[sensors.STUDY_TAG] == "sensed" for r in requests)
+
+    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    assert requests == []  # unchanged: never re-processed
+
+    s3.put_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=(samples / "gait_input.npz").read_bytes() + b"\0")
+    result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    new_etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
+    assert [(r.partition_key, r.run_key) for r in requests] == [(data_key, f"{data_key}@{new_etag}")]
+    observed = instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_data_file"), asset_partitions=[data_key]), limit=1
+    ).records[0]
+    assert observed.asset_observation.tags[DATA_VERSION_TAG] == new_etag
+
+    s3.delete_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")
+    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    assert requests == [] and instance.get_dynamic_partitions(data_files.name) == []
+
+
+def test_removed_file_keeps_results_and_marks_provenance(study, instance, samples):
+    from biomarker_assets.biomarkers.assets import file_biomarkers
+    from biomarker_assets.metadata.assets import subject_metadata
+
+    s3 = study
+    s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
+    s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
+    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance)
+    for request in sorted(requests, key=lambda r: r.job_name):  # metadata first
+        asset = subject_metadata if request.job_name == "clean_metadata_file" else file_biomarkers
+        assert dg.materialize([asset], instance=instance, resources=RESOURCES, partition_key=request.partition_key).success
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="results/gait/")["Contents"]
+    provenance_key = next(o["Key"] for o in listed if o["Key"].endswith("/provenance.json"))
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())["input_removed_at"] is None
+
+    s3.delete_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")
+    tick(sensors.study_files_listing_sensor, instance, cursor)
+    after = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="results/gait/")["Contents"]}
+    assert after == {o["Key"] for o in listed}  # every result object is still there
+    record = json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())
+    assert record["input_removed_at"] and record["input"]["key"] == "raw/lumbar/DM001_V1_lumbar.npz"
+
+
+def test_missing_config_and_bucket_are_reported_once(study, instance):
+    instance.add_dynamic_partitions(studies.name, ["no-config", "no-bucket"])
+    upload_config("no-bucket", "bucket-that-is-not-there")
+    cursor = None
+    for _ in range(3):
+        _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    kinds = sorted((m["kind"], m["study"]) for m in drain_messages())
+    assert kinds == [("missing_bucket", "no-bucket"), ("missing_config", "no-config")]
+    # fixed, then broken again: a new message
+    aws_client("s3").create_bucket(Bucket="bucket-that-is-not-there")
+    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    aws_client("s3").delete_bucket(Bucket="bucket-that-is-not-there")
+    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    assert [(m["kind"], m["study"]) for m in drain_messages()] == [("missing_bucket", "no-bucket")]
+
+
+ODD_NAMES = [
+    "raw/lumbar/DM001_V1_lumbar with space.npz",
+    "raw/lumbar/ünïcødé 漢字/DM002_V1_lumbar.npz",
+    "raw/lumbar/dots.../DM003_V1_lumbar.npz",
+    "raw/lumbar/pipe|and,comma/DM004_V1_lumbar.npz",
+    "raw/lumbar/100%/DM005_V1_lumbar.npz",
+    "raw/lumbar/a+b/DM006_V1_lumbar.npz",
+    "raw/lumbar/" + "deep-folder/" * 73 + "DM007_V1_lumbar.npz",
+]
+
+
+def test_odd_keys_round_trip_to_the_right_object(study, instance):
+    assert len(ODD_NAMES[-1]) > 900
+    for number, key in enumerate(ODD_NAMES):
+        study.put_object(Bucket=BUCKET, Key=key, Body=f"object {number}".encode())
+    tick(sensors.study_files_listing_sensor, instance)
+    partitions = instance.get_dynamic_partitions(data_files.name)
+    assert len(partitions) == len(ODD_NAMES)
+    for partition in partitions:
+        study_id, key = parse_file_partition_key(partition)
+        body = study.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+        assert study_id == "sensed" and body == f"object {ODD_NAMES.index(key)}"
+
+
+# ---------------------------------------------------------------- events mode
+
+EVENTS_QUEUE = "sensed-s3-events"
+
+
+@pytest.fixture
+def events_study(aws, instance, monkeypatch):
+    monkeypatch.setattr(sensors, "EVENTS_VISIBILITY_S", 1)
+    s3, sqs = aws_client("s3"), aws_client("sqs")
+    s3.create_bucket(Bucket=BUCKET)
+    queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [
+        {"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+    upload_config("sensed", BUCKET, discovery={"mode": "events", "events_queue": EVENTS_QUEUE})
+    instance.add_dynamic_partitions(studies.name, ["sensed"])
+    return s3, queue_url
+
+
+def _queue_size(queue_url: str) -> int:
+    attributes = aws_client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return sum(int(v) for v in attributes["Attributes"].values())
+
+
+def test_events_register_files_ignore_test_event_and_delete_after_registration(events_study, instance):
+    s3, queue_url = events_study
+    keys = ["raw/lumbar/DM001_V1_lumbar.npz", "raw/lumbar/with space+plus/DM002_V1_lumbar.npz"]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="raw/notes.txt", Body=b"no rule")
+    assert _queue_size(queue_url) == 4  # the s3:TestEvent comes first
+
+    _, requests, cursor = tick(sensors.study_files_events_sensor, instance)
+    expected = sorted(file_partition_key("sensed", k) for k in keys)
+    assert sorted(instance.get_dynamic_partitions(data_files.name)) == expected
+    assert sorted(r.partition_key for r in requests) == expected
+    assert _queue_size(queue_url) == 4  # not deleted until the registration is stored
+    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    assert requests == [] and _queue_size(queue_url) == 0
+
+
+def test_events_crash_before_deletion_loses_nothing(events_study, instance):
+    s3, queue_url = events_study
+    s3.put_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=b"x")
+    _, first, _lost_cursor = tick(sensors.study_files_events_sensor, instance)
+    # The daemon died before storing the cursor: the next tick starts from the old one.
+    time.sleep(1.5)  # visibility timeout (patched to 1 s) passes; the messages come back
+    _, again, cursor = tick(sensors.study_files_events_sensor, instance, None)
+    assert [r.run_key for r in again] == [r.run_key for r in first]  # Dagster drops the duplicate by run key
+    _, _, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    assert _queue_size(queue_url) == 0
+
+
+def test_events_duplicates_and_out_of_order(events_study, instance):
+    s3, queue_url = events_study
+    key = "raw/lumbar/DM001_V1_lumbar.npz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"version 1")
+    _, requests, cursor = tick(sensors.study_files_events_sensor, instance)
+    assert len(requests) == 1
+    # a duplicate notification of the same version, then a removal delivered before its creation
+    sqs = aws_client("sqs")
+    created = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": BUCKET},
+               "object": {"key": key.replace(" ", "+"), "sequencer": "00000000000000000A"}}}]}
+    removed = {"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": BUCKET},
+               "object": {"key": key, "sequencer": "00000000000000000B"}}}]}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(created))
+    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    etag = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    assert [r.run_key for r in requests] == [f"{file_partition_key('sensed', key)}@{etag}"]  # same key: deduped
+    s3.delete_object(Bucket=BUCKET, Key=key)  # moto queues the real ObjectRemoved event
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(removed))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(created))  # stale creation, arrives last
+    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    assert requests == [] and instance.get_dynamic_partitions(data_files.name) == []
+
+
+# ---------------------------------------------------------------- waiting files
+
+
+def test_waiting_file_proceeds_after_metadata_with_one_message(study, instance, samples):
+    from biomarker_assets.biomarkers.assets import file_biomarkers
+    from biomarker_assets.metadata.assets import subject_metadata
+
+    s3 = study
+    s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM003_V1_lumbar.npz")
+    s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
+    tick(sensors.study_files_listing_sensor, instance)
+    data_key = file_partition_key("sensed", "raw/lumbar/DM003_V1_lumbar.npz")
+    meta_key = file_partition_key("sensed", "raw/metadata/subjects.csv")
+
+    def run(asset, partition):
+        assert dg.materialize([asset], instance=instance, resources=RESOURCES, partition_key=partition).success
+
+    run(subject_metadata, meta_key)
+    run(file_biomarkers, data_key)  # waits: DM003 has no height
+    run(file_biomarkers, data_key)  # asked again (e.g. a retry): still waiting, no second message
+    _, requests, cursor = tick(sensors.waiting_files_sensor, instance)
+    assert requests == []
+    run(subject_metadata, meta_key)  # metadata changed, but DM003 still has no height
+    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    assert requests == []
+
+    fixed = (STUDY_FILES / "subjects.csv").read_text().replace("DM003,  ,", "DM003, 180 cm,")
+    s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=fixed.encode())
+    run(subject_metadata, meta_key)
+    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    assert [r.partition_key for r in requests] == [data_key]
+    run(file_biomarkers, requests[0].partition_key)
+    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    assert requests == []  # processed: no longer waiting
+    unmet = [m for m in drain_messages() if m["kind"] == "requirement_unmet"]
+    assert len(unmet) == 1 and unmet[0]["file"].endswith("DM003_V1_lumbar.npz")
+
+
+def test_large_batches_become_one_backfill(study, instance, monkeypatch):
+    monkeypatch.setattr(sensors, "BACKFILL_THRESHOLD", 5)
+    for number in range(12):
+        study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
+    _, requests, _ = tick(sensors.study_files_listing_sensor, instance)
+    [backfill] = requests
+    assert backfill.requires_backfill_daemon() and backfill.tags == {sensors.STUDY_TAG: "sensed"}
+    targeted = {ap.partition_key for ap in backfill.asset_graph_subset.iterate_asset_partitions()}
+    assert targeted == set(instance.get_dynamic_partitions(data_files.name)) and len(targeted) == 12
+
+
+def test_new_config_triggers_discovery_once(aws, instance):
+    _, requests, cursor = tick(sensors.study_configs_sensor, instance)
+    assert isinstance(_, dg.SkipReason) or requests == []
+    upload_config("another", BUCKET)
+    _, requests, cursor = tick(sensors.study_configs_sensor, instance, cursor)
+    assert len(requests) == 1
+    result, requests, cursor = tick(sensors.study_configs_sensor, instance, cursor)
+    assert isinstance(result, dg.SkipReason)
