@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from biomarker_assets.backfills import backfill_study
 from biomarker_assets.biomarkers.assets import file_biomarkers, raw_data_file
 from biomarker_assets.catalog.assets import study_catalog, study_configs
 from biomarker_assets.metadata.assets import raw_metadata_file, subject_metadata
@@ -14,7 +15,7 @@ from biomarker_assets.resources.study_store import StudyStore
 
 defs = dg.Definitions(
     assets=[study_configs, study_catalog, raw_metadata_file, subject_metadata, raw_data_file, file_biomarkers],
-    jobs=[configs_job, catalog_job, metadata_job, biomarkers_job],
+    jobs=[configs_job, catalog_job, metadata_job, biomarkers_job, backfill_study],
     sensors=ALL_SENSORS,
     resources={
         "study_store": StudyStore(),

@@ -18,7 +18,6 @@ import dagster as dg
 from botocore.exceptions import ClientError
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
-from dagster._core.definitions.events import AssetKeyPartitionKey
 from pydantic import BaseModel, Field
 
 from biomarker_assets.biomarkers.processing import mark_input_removed
@@ -27,7 +26,7 @@ from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedC
 from biomarker_assets.jobs import biomarkers_job, configs_job, metadata_job
 from biomarker_assets.metadata.cleaning import RECORD_FIELD
 from biomarker_assets.partition_keys import parse_file_partition_key
-from biomarker_assets.partitions import studies
+from biomarker_assets.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
@@ -110,13 +109,25 @@ def _registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartitio
     ]
 
 
-def _run_requests(context: dg.SensorEvaluationContext, study: str, entries: list[CatalogEntry]) -> list[dg.RunRequest]:
+def files_subset(entries: Iterable[tuple[str, str]]) -> AssetGraphSubset:
+    """The (kind, partition key) pairs as the asset partitions a backfill targets."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, partition_key in entries:
+        by_kind[kind].append(partition_key)
+    partitions_def = {"data": data_files, "metadata": metadata_files}
+    return AssetGraphSubset(
+        partitions_subsets_by_asset_key={
+            ASSET_FOR_KIND[kind]: partitions_def[kind].empty_subset().with_partition_keys(keys)
+            for kind, keys in by_kind.items()
+        },
+        non_partitioned_asset_keys=set(),
+    )
+
+
+def _run_requests(study: str, entries: list[CatalogEntry]) -> list[dg.RunRequest]:
     """One run per file version; past the threshold, one backfill for the lot."""
     if len(entries) > BACKFILL_THRESHOLD:
-        subset = AssetGraphSubset.from_asset_partition_set(
-            {AssetKeyPartitionKey(ASSET_FOR_KIND[e.kind], e.partition_key) for e in entries},
-            context.repository_def.asset_graph,
-        )
+        subset = files_subset((e.kind, e.partition_key) for e in entries)
         return [dg.RunRequest.for_asset_graph_subset(subset, tags=study_tags(study))]
     return [
         dg.RunRequest(
@@ -214,7 +225,7 @@ def study_files_listing_sensor(
         partition_requests += _registration(changes.to_process)
         partition_requests += _removals(context, loaded, changes.removed)
         observations += _raw_observations(changes.changed)
-        run_requests += _run_requests(context, study, changes.to_process)
+        run_requests += _run_requests(study, changes.to_process)
         context.log.info(
             f"{study}: listed {listed} object(s) in {time.monotonic() - started:.1f} s: {len(changes.new)} new, "
             f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged"
@@ -341,7 +352,7 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
             partition_requests += _registration(present)
             partition_requests += _removals(context, loaded, removed)
             observations += _raw_observations(present)
-            run_requests += _run_requests(context, study, present)
+            run_requests += _run_requests(study, present)
             context.log.info(f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
                              f"from {len(messages)} message(s)")
     return dg.SensorResult(

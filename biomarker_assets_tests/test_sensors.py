@@ -290,3 +290,33 @@ def test_new_config_triggers_discovery_once(aws, instance):
     assert len(requests) == 1
     result, requests, cursor = tick(sensors.study_configs_sensor, instance, cursor)
     assert isinstance(result, dg.SkipReason)
+
+
+def test_backfill_study_targets_exactly_that_studys_files(study, instance):
+    from biomarker_assets.backfills import backfill_study
+
+    for number in range(3):
+        study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
+    tick(sensors.study_files_listing_sensor, instance)
+    instance.add_dynamic_partitions(data_files.name, ["other/raw/lumbar/DM001_V1_lumbar.npz"])
+    result = backfill_study.execute_in_process(
+        run_config={"ops": {"launch_study_backfill": {"config": {"study": "sensed"}}}}, instance=instance
+    )
+    [backfill] = instance.get_backfills()
+    assert backfill.backfill_id == result.output_for_node("launch_study_backfill")
+    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
+    targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
+    assert targeted == {p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith("sensed/")}
+    assert len(targeted) == 3
+
+
+def test_instance_limits_runs_per_study_by_the_tag_the_sensors_set():
+    from pathlib import Path
+
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    instance_yaml = yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    config = instance_yaml["run_coordinator"]["config"]
+    [limit] = [rule for rule in config["tag_concurrency_limits"] if rule["key"] == sensors.STUDY_TAG]
+    assert limit["value"] == {"applyLimitPerUniqueValue": True} and limit["limit"] < config["max_concurrent_runs"]
+    QueuedRunCoordinator(**{k: v for k, v in config.items()})  # Dagster accepts the configuration
