@@ -6,6 +6,8 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
+from biomarker_assets import __version__
+from biomarker_assets.skdh_runner import SKDH_VERSION
 from biomarker_assets.biomarkers.processing import (
     ProcessingError,
     data_version,
@@ -31,6 +33,8 @@ raw_data_file = dg.AssetSpec(
     description="A wearable-sensor file in a study bucket, as delivered.",
 )
 
+# Results change when the project or SKDH changes; pipelines and configs are in the data version.
+CODE_VERSION = f"{__version__}+skdh{SKDH_VERSION}"
 STATUS_PROCESSED, STATUS_WAITING, STATUS_FAILED = "processed", "waiting", "failed"
 
 
@@ -61,6 +65,7 @@ def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None
     output_required=False,
     kinds={"python", "s3", "parquet"},
     tags={"biomarker_assets/stage": "skdh"},
+    code_version=CODE_VERSION,
 )
 def file_biomarkers(
     context: dg.AssetExecutionContext,

@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
+from biomarker_assets import __version__
 from biomarker_assets.catalog.files import resolve_file
 from biomarker_assets.metadata.cleaning import clean_table, read_table
 from biomarker_assets.partitions import metadata_files
@@ -23,7 +24,13 @@ raw_metadata_file = dg.AssetSpec(
 )
 
 
-@dg.asset(group_name="metadata", partitions_def=metadata_files, deps=[raw_metadata_file], kinds={"dynamodb"})
+@dg.asset(
+    group_name="metadata",
+    partitions_def=metadata_files,
+    deps=[raw_metadata_file],
+    kinds={"dynamodb"},
+    code_version=__version__,
+)
 def subject_metadata(
     context: dg.AssetExecutionContext,
     study_store: StudyStore,
