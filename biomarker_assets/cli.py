@@ -56,7 +56,7 @@ def _parse_inputs(pairs: list[str]) -> dict:
 
 def _process_file(args: argparse.Namespace) -> int:
     from biomarker_assets.biomarkers.processing import ProcessingError, process_local_file
-    from biomarker_assets.catalog.matching import classify
+    from biomarker_assets.catalog.matching import classify, filename_fields
     from biomarker_assets.config.loading import ConfigError, load_config_file
 
     try:
@@ -85,7 +85,9 @@ def _process_file(args: argparse.Namespace) -> int:
         print(f"pipeline {name!r} requires {missing}: give --input {missing[0]}=VALUE", file=sys.stderr)
         return 2
     try:
-        result = process_local_file(args.path, loaded=loaded, pipeline_name=name, inputs=inputs, out_dir=args.out)
+        fields = filename_fields(loaded.config, args.key or args.path.name)
+        result = process_local_file(args.path, loaded=loaded, pipeline_name=name, inputs=inputs, out_dir=args.out,
+                                    file_fields=fields)
     except ProcessingError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from biomarker_assets.biomarkers.processing import mark_input_removed
 from biomarker_assets.catalog.scanning import CatalogEntry, chunks, diff_catalogs, entry_for, list_study, read_catalog, write_catalog
 from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedConfig
-from biomarker_assets.jobs import biomarkers_job, configs_job, metadata_job
+from biomarker_assets.jobs import biomarkers_job, configs_job, metadata_job, summary_job
 from biomarker_assets.metadata.cleaning import RECORD_FIELD
 from biomarker_assets.partition_keys import parse_file_partition_key
 from biomarker_assets.partitions import data_files, metadata_files, studies
@@ -61,6 +61,7 @@ class _Cursor(BaseModel):
     after_observation: int = 0
     after_materialization: int = 0
     after_metadata: int = 0
+    after_biomarkers: int = 0
     waiting: dict[str, _Waiting] = Field(default_factory=dict)  # partition -> what it waits for
 
     @classmethod
@@ -426,4 +427,25 @@ def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: Me
     return dg.SensorResult(run_requests=run_requests, cursor=cursor.dump())
 
 
-ALL_SENSORS = [study_configs_sensor, study_files_listing_sensor, study_files_events_sensor, waiting_files_sensor]
+@dg.sensor(
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    job=summary_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Refreshes a study's summary table when any of its files' biomarkers were materialized.",
+)
+def study_summary_sensor(context: dg.SensorEvaluationContext):
+    cursor = _Cursor.load(context.cursor)
+    records = _new_records(context.instance, context.instance.fetch_materializations, ASSET_FOR_KIND["data"],
+                           cursor.after_biomarkers)
+    if not records:
+        return dg.SkipReason("no biomarkers materialized since the last summary request")
+    cursor.after_biomarkers = records[-1].storage_id
+    touched = sorted({parse_file_partition_key(r.partition_key).study for r in records if r.partition_key})
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"summary:{s}:{cursor.after_biomarkers}", partition_key=s,
+                                    tags=study_tags(s)) for s in touched],
+        cursor=cursor.dump(),
+    )
+
+
+ALL_SENSORS = [study_summary_sensor, study_configs_sensor, study_files_listing_sensor, study_files_events_sensor, waiting_files_sensor]

@@ -180,3 +180,23 @@ def test_day_long_wrist_recording_gives_plausible_endpoints(demo):
     assert 20 <= biomarkers["wear_hours"] <= 23.5
     assert 300 <= biomarkers["total_sleep_time_min"] <= 480
     assert 10 <= biomarkers["mvpa_min"] <= 120
+
+
+def test_study_summary_has_a_row_per_subject_day_and_gait_bout(demo, samples):
+    table = _s3_parquet(f"s3://{DEMO_BUCKET}/results/_summary/study_summary.parquet").to_pylist()
+    processed = {k for k, v in EXPECTED_STATUS.items() if v == "processed" and "metadata" not in k}
+    assert {row["file_key"] for row in table} == processed
+    assert all(row["pipeline_version"] and row["pipeline_digest"] and row["skdh_version"] == "0.17.18" for row in table)
+    wrist = [r for r in table if r["file_key"] == "raw/wrist/DM001_V1_wrist.bin"]
+    [day] = wrist
+    statuses = demo["statuses"]["raw/wrist/DM001_V1_wrist.bin"].biomarkers
+    assert day["row_type"] == "day" and day["wear_hours"] == pytest.approx(statuses["wear_hours"])
+    assert day["total_sleep_time_min"] == pytest.approx(statuses["total_sleep_time_min"])
+    assert day["height_m"] == pytest.approx(1.88) and day["sex"] == "M" and day["age_years"] == 41
+    bouts = [r for r in table if r["row_type"] == "gait_bout"]
+    truth = np.load(samples / "gait_results_apcwt.npz")
+    assert [r["gait_bout_n"] for r in bouts] == sorted(set(truth["Bout N"].astype(int)))
+    assert sum(r["gait_strides"] for r in bouts) == len(truth["gait speed"])
+    for bout in bouts:
+        mask = truth["Bout N"] == bout["gait_bout_n"]
+        assert bout["gait_speed_m_s"] == pytest.approx(np.nanmean(truth["gait speed"][mask]))

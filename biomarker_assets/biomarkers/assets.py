@@ -128,6 +128,7 @@ def _process_data_file(context, study_store, metadata_table, notifier):
                 input_record=input_record,
                 partition_key=context.partition_key,
                 run_id=context.run_id,
+                file_fields=check.fields,
             )
         except ProcessingError as exc:
             notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)

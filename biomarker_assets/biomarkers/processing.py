@@ -30,6 +30,7 @@ from biomarker_assets.provenance import (
 )
 from biomarker_assets import skdh_runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+from biomarker_assets.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def process_local_file(
     input_record: InputRecord | None = None,
     partition_key: str | None = None,
     run_id: str | None = None,
+    file_fields: dict[str, str] | None = None,
 ) -> ProcessingResult:
     pipeline_cfg = loaded.config.pipelines[pipeline_name]
     started = utc_now()
@@ -116,9 +118,17 @@ def process_local_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     files = skdh_runner.write_results(tables, out_dir)
     headline = skdh_runner.headline_biomarkers(results)
-    summary = out_dir / "headline.json"
-    summary.write_text(json.dumps(headline, indent=2, sort_keys=True, default=float) + "\n")
-    files.append(summary)
+    pipeline_digest = skdh_runner.pipeline_digest(pipeline_cfg.skdh)
+    identity = {
+        "study": loaded.config.study, "subject": (file_fields or {}).get("subject"), "file_key": input_record.key,
+        "file_fields": json.dumps(file_fields or {}, sort_keys=True), "pipeline": pipeline_name,
+        "pipeline_version": pipeline_cfg.version, "pipeline_digest": pipeline_digest,
+        "skdh_version": skdh_runner.SKDH_VERSION,
+    }
+    files += skdh_runner.write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
+    headline_file = out_dir / "headline.json"
+    headline_file.write_text(json.dumps(headline, indent=2, sort_keys=True, default=float) + "\n")
+    files.append(headline_file)
     record = ProvenanceRecord(
         study=loaded.config.study,
         partition_key=partition_key,
@@ -131,7 +141,7 @@ def process_local_file(
             skdh_version=skdh_runner.SKDH_VERSION,
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_cfg.version,
-            pipeline_digest=skdh_runner.pipeline_digest(pipeline_cfg.skdh),
+            pipeline_digest=pipeline_digest,
             project_processes=project_processes(pipeline_cfg.skdh),
             image=settings.IMAGE,
             dagster_run_id=run_id,

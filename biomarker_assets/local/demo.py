@@ -118,19 +118,37 @@ def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
         log(f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
         return result
 
-    log("1/4 study configs")
+    log("1/5 study configs")
     execute("discover_studies")
-    log("2/4 catalog, one run per study")
+    log("2/5 catalog, one run per study")
     for study in instance.get_dynamic_partitions(studies.name):
         result = execute("catalog_study", study)
         outcome.studies[study] = "cataloged" if result.success else _failure(result)
-    log("3/4 subject metadata, one run per metadata file")
+    log("3/5 subject metadata, one run per metadata file")
     for partition in instance.get_dynamic_partitions(metadata_files.name):
         execute("clean_metadata_file", partition)
-    log("4/4 biomarkers, one run per data file")
+    log("4/5 biomarkers, one run per data file")
     for partition in instance.get_dynamic_partitions(data_files.name):
         execute("process_data_file", partition)
+    log("5/5 study summary, one run per cataloged study")
+    for study, status in outcome.studies.items():
+        if status == "cataloged":
+            execute("summarize_study", study)
     return outcome
+
+
+def _summary_preview() -> str:
+    import io
+
+    import pyarrow.parquet as pq
+
+    body = aws_client("s3").get_object(Bucket=DEMO_BUCKET, Key="results/_summary/study_summary.parquet")["Body"].read()
+    table = pq.read_table(io.BytesIO(body))
+    columns = ["row_type", "subject", "date", "day_n", "gait_bout_n", "wear_hours", "total_sleep_time_min", "mvpa_min",
+               "gait_speed_m_s", "height_m", "pipeline", "pipeline_version"]
+    rows = [["" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()]
+            for row in table.select(columns).to_pylist()]
+    return format_table(rows, columns)
 
 
 def _print_messages(messages: list[dict]) -> None:
@@ -160,9 +178,11 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
             print("\nFiles:")
             print(status_table(statuses))
             results = sorted({s.results for s in statuses if s.status == "processed" and s.kind == "data"})
-            print("\nResults (Parquet per SKDH step, headline.json, provenance.json):")
+            print("\nResults (Parquet per SKDH step, summary_rows.parquet, headline.json, provenance.json):")
             for uri in results:
                 print(f"  {uri}")
+            print(f"\nStudy summary (one row per subject-day and gait bout): s3://{DEMO_BUCKET}/results/_summary/study_summary.parquet")
+            print(_summary_preview())
             _print_messages(drain_messages())
             print(f"\n{outcome.runs} runs ({outcome.failed_runs} failed as expected for the broken inputs) "
                   f"in {time.monotonic() - started:.0f} s")
