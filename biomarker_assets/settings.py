@@ -12,3 +12,5 @@ CONFIG_PREFIX = os.environ.get("BIOMARKER_CONFIG_PREFIX", "studies/")
 NOTIFICATION_QUEUE = os.environ.get("BIOMARKER_NOTIFICATION_QUEUE", "biomarker-notifications")
 METADATA_TABLE = os.environ.get("BIOMARKER_METADATA_TABLE", "biomarker-subject-metadata")
 IMAGE = os.environ.get("BIOMARKER_IMAGE", "local")
+# A ~10 KB overview thumbnail in each file's materialization metadata (0 to keep the event log small).
+EMBED_PLOTS = os.environ.get("BIOMARKER_EMBED_PLOTS", "1") not in ("0", "false", "no")

@@ -36,6 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import skdh
 from skdh.base import BaseProcess
+from skdh.context import PredictGaitLumbarLgbm
+from skdh.gait import GaitLumbar
+from skdh.io import ReadCSV
+from skdh.preprocessing import DETACH, CalibrateAccelerometer, CtaWearDetection, GetDayWindowIndices
+from skdh.sleep import Sleep
 
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES, Resample
 
@@ -43,6 +48,7 @@ __all__ = [
     "ALLOWED_PACKAGES",
     "GAIT_PIPELINE_SPEC",
     "HEADLINE_KEYS",
+    "PipelineRunError",
     "PipelineSpecError",
     "SKDH_VERSION",
     "headline_biomarkers",
@@ -108,6 +114,14 @@ class PipelineSpecError(ValueError):
         super().__init__("invalid SKDH pipeline spec: " + "; ".join(self.problems))
 
 
+class PipelineRunError(RuntimeError):
+    """A step cannot run on what this file gave (e.g. DETACH without temperature); the message names the step.
+
+    Raised before SKDH runs the step, instead of SKDH's own error deep inside it
+    (for DETACH a NumPy ``AxisError``), so a study team reads what to change.
+    """
+
+
 def _resolve_process(package: str, module: str, process: str) -> type | None:
     """Class for an already allow-listed (package, module, process); None if absent.
 
@@ -147,7 +161,12 @@ def validate_pipeline_spec(spec: dict) -> list[str]:
     ``process`` that is a ``BaseProcess`` subclass of that module; parameters
     that are a mapping of names the class accepts; ``save_file``/``plot_file``
     unset (the project writes results; SKDH would write local files named with
-    today's date).
+    today's date, and ``AccelThresholdWearDetection`` with a ``save_file``
+    crashes the run).
+
+    Once every step is valid on its own, the order is checked for the SKDH
+    traps that would otherwise crash deep inside SKDH or give meaningless
+    results without an error (see :func:`_order_problems`).
     """
     if not isinstance(spec, Mapping):
         return [f"spec must be a mapping with 'Steps' and 'Version', got {type(spec).__name__}"]
@@ -163,6 +182,7 @@ def validate_pipeline_spec(spec: dict) -> list[str]:
         return problems
 
     names: Counter[str] = Counter()
+    resolved: list[tuple[int, type, Mapping]] = []
     for i, step in enumerate(steps):
         where = f"step {i}"
         if not isinstance(step, Mapping):
@@ -209,11 +229,144 @@ def validate_pipeline_spec(spec: dict) -> list[str]:
             problems.append(f"{where}: {package}.{module} has no SKDH process (BaseProcess subclass) {process!r}")
             continue
         if params is not None:
-            problems.extend(f"{where}: {p}" for p in _parameter_problems(cls, params))
+            param_problems = _parameter_problems(cls, params)
+            problems.extend(f"{where}: {p}" for p in param_problems)
+            if not param_problems:
+                resolved.append((i, cls, params))
 
     dupes = sorted(n for n, c in names.items() if c > 1)
     if dupes:
         problems.append(f"duplicate step names {dupes}")
+    if not problems:  # order checks need every step resolved, else they would blame the wrong step
+        problems.extend(_order_problems(resolved))
+    return problems
+
+
+# ---------------------------------------------------------------- order checks (SKDH traps)
+
+
+def _param(cls: type, params: Mapping, name: str, missing: Any = inspect.Parameter.empty) -> Any:
+    """A step's parameter value: from the spec, else the class's default; ``missing`` if it has none."""
+    if name in params:
+        return params[name]
+    try:
+        parameter = inspect.signature(cls.__init__).parameters.get(name)
+    except (TypeError, ValueError):
+        return missing
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return missing
+    return parameter.default
+
+
+def _window_key(value: Any) -> tuple[int, int] | None:
+    """``day_window`` as SKDH looks it up in ``day_ends`` (``(base, period)``); None if not a pair of ints."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return int(value[0]), int(value[1])
+    return None
+
+
+def _day_windows(params: Mapping) -> list[tuple[int, int]]:
+    """(base, period) keys a GetDayWindowIndices step puts in ``day_ends`` (SKDH pairs bases and periods with zip)."""
+    bases, periods = params.get("bases"), params.get("periods")
+    if bases is None or periods is None:
+        return []
+    bases = bases if isinstance(bases, (list, tuple)) else [bases]
+    periods = periods if isinstance(periods, (list, tuple)) else [periods]
+    try:
+        return [(int(b), int(p)) for b, p in zip(bases, periods)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _reads_temperature(cls: type, params: Mapping) -> bool | None:
+    """Whether a reader step returns temperature: known for ReadCSV (its column_names), else None (the file decides)."""
+    if issubclass(cls, ReadCSV):
+        columns = params.get("column_names")
+        return isinstance(columns, Mapping) and "temperature" in columns
+    return None
+
+
+def _order_problems(steps: list[tuple[int, type, Mapping]]) -> list[str]:
+    """SKDH traps decided from step order and parameters alone (each found by running SKDH 0.17.18).
+
+    - ``Sleep`` (and subclasses such as ``SleepCorrected``) looks its
+      ``day_window`` up among the windows a *preceding* ``GetDayWindowIndices``
+      made and raises "Day indices for (12, 24) (base, period) not found" without one.
+    - Other steps with a ``day_window`` (``ActivityLevelClassification``,
+      ``GaitLumbar``) silently take the whole recording as one day when their
+      window is missing; that is only flagged when the pipeline does window
+      days (a ``GetDayWindowIndices`` step before them), since without any
+      windowing one whole-recording "day" is what the spec asks for.
+    - ``GaitLumbar`` without gait bouts from a preceding ``PredictGaitLumbarLgbm``
+      treats the whole recording as one gait bout: on wrist or free-living data
+      every arm swing becomes a "stride" of a single bout.
+    - ``DETACH``/``CtaWearDetection`` need temperature; a ``ReadCSV`` reader
+      without a temperature column cannot give it (other readers depend on the
+      file: checked when the pipeline runs, see :func:`run_pipeline`).
+    """
+    problems: list[str] = []
+    windows: dict[tuple[int, int], int] = {}  # window -> first step making it, so far
+    later_windows: dict[tuple[int, int], int] = {}
+    for i, cls, params in steps:
+        if issubclass(cls, GetDayWindowIndices):
+            for key in _day_windows(params):
+                later_windows.setdefault(key, i)
+    window_steps: list[int] = []
+    gait_bouts_step: int | None = None
+    reader: tuple[int, type, Mapping] | None = None
+    for i, cls, params in steps:
+        where = f"step {i} ({cls.__name__!r})"
+        if cls.__module__.startswith("skdh.io."):
+            reader = (i, cls, params)
+
+        day_window = _param(cls, params, "day_window")
+        if day_window is not inspect.Parameter.empty:
+            strict = issubclass(cls, Sleep)
+            key = _window_key(day_window)
+            if day_window is None and strict:
+                problems.append(
+                    f"{where}: day_window is null, but {cls.__name__} needs a day window; set it to a window "
+                    "that a preceding GetDayWindowIndices step makes (e.g. [12, 24] with bases=12, periods=24)"
+                )
+            elif key is not None and key not in windows and (strict or window_steps):
+                base, period = key
+                message = f"{where}: day_window {key} has no matching GetDayWindowIndices step"
+                if window_steps:
+                    made = ", ".join(str(w) for w in windows) or "none"
+                    message += f" (windows made before it: {made})"
+                after = later_windows.get(key)
+                if after is not None and after > i:
+                    message += f"; step {after} makes it but runs after this step: move step {after} before step {i}"
+                else:
+                    message += f"; add one with bases={base}, periods={period}"
+                    if windows:
+                        message += ", or set day_window to a window made before it"
+                if not strict:
+                    message += "; without it SKDH silently takes the whole recording as one day"
+                problems.append(message)
+
+        if issubclass(cls, GaitLumbar) and gait_bouts_step is None:
+            problems.append(
+                f"{where}: no PredictGaitLumbarLgbm step before it, so SKDH would take the whole recording as "
+                "one gait bout (on wrist or free-living data, meaningless strides); add a PredictGaitLumbarLgbm "
+                "step (package skdh, module context.gait_classification) before it"
+            )
+
+        if issubclass(cls, (DETACH, CtaWearDetection)) and reader is not None:
+            r_i, r_cls, r_params = reader
+            if _reads_temperature(r_cls, r_params) is False:
+                problems.append(
+                    f"{where}: needs temperature, but the reader (step {r_i}, {r_cls.__name__!r}) reads no "
+                    "temperature column; add 'temperature' to its column_names, or use a wear detection "
+                    "without temperature (AccelThresholdWearDetection)"
+                )
+
+        if issubclass(cls, GetDayWindowIndices):
+            window_steps.append(i)
+            for key in _day_windows(params):
+                windows.setdefault(key, i)
+        if issubclass(cls, PredictGaitLumbarLgbm):
+            gait_bouts_step = i
     return problems
 
 
@@ -285,24 +438,31 @@ class _WarningCapture:
 
     ``warnings.catch_warnings`` is process-global: runs in threads of one process
     share it (Dagster's default executor runs each step in its own process).
+    :meth:`note` adds the project's own findings (a skipped step), reported after
+    SKDH's warnings and never merged with them.
     """
 
     def __init__(self, sink: list[str] | None):
         self.sink = sink
         self._cm = warnings.catch_warnings(record=True)
+        self._notes: list[str] = []
 
     def __enter__(self):
         self._records = self._cm.__enter__()
         warnings.simplefilter("always")
         return self
 
+    def note(self, text: str) -> None:
+        self._notes.append(text)
+
     def __exit__(self, *exc):
         self._cm.__exit__(*exc)
         seen: Counter[str] = Counter()
         for w in self._records:
             seen[f"{w.category.__name__}: {w.message}"] += 1
-        for text, count in seen.items():
-            message = text + (f" (x{count})" if count > 1 else "")
+        messages = [text + (f" (x{count})" if count > 1 else "") for text, count in seen.items()]
+        messages += [f"biomarker_assets: {text}" for text in self._notes]
+        for message in messages:
             if self.sink is None:
                 logger.warning("SKDH %s", message)
             else:  # the caller reports them (e.g. to the Dagster run log)
@@ -310,18 +470,149 @@ class _WarningCapture:
         return False
 
 
-def run_pipeline(pipeline: skdh.Pipeline, path: Path, *, captured_warnings: list[str] | None = None, **inputs) -> dict[str, dict]:
+# per-sample signals some non-reader steps hand back as "results" (CalibrateAccelerometer
+# returns the whole calibrated accel): they are input to later steps, not biomarkers.
+_SIGNAL_KEYS = frozenset({"time", "accel", "gyro", "magnet", "temperature", "light"})
+
+
+def _n_samples(kwargs: Mapping) -> int | None:
+    time = kwargs.get("time")
+    return int(time.shape[0]) if isinstance(time, np.ndarray) and time.ndim == 1 else None
+
+
+def _fs(kwargs: Mapping) -> float:
+    """Sampling rate as SKDH's steps take it: ``fs`` if given, else from the timestamps (APDM gives no fs)."""
+    fs = kwargs.get("fs")
+    if fs is not None:
+        return float(fs)
+    return float(1.0 / np.mean(np.diff(kwargs["time"])))
+
+
+def _check_step_inputs(i: int, proc: BaseProcess, kwargs: Mapping) -> None:
+    """Traps that depend on the file, checked just before the step; raises :class:`PipelineRunError`."""
+    where = f"step {i} ({proc._cls_name!r})"
+    if isinstance(proc, (DETACH, CtaWearDetection)):
+        n = _n_samples(kwargs)
+        temperature = kwargs.get("temperature")
+        if not isinstance(temperature, np.ndarray) or temperature.ndim != 1:
+            signals = ", ".join(sorted(k for k, v in kwargs.items() if isinstance(v, np.ndarray) and v.ndim in (1, 2)))
+            raise PipelineRunError(
+                f"{where}: needs temperature, but the data read from this file have none (signals: {signals}); "
+                "use a device/reader that records temperature, or a wear detection without temperature "
+                "(AccelThresholdWearDetection)"
+            )
+        if n is not None and temperature.shape[0] != n:
+            raise PipelineRunError(
+                f"{where}: needs temperature sampled with the acceleration, but it has {temperature.shape[0]} "
+                f"samples for {n} timestamps"
+            )
+
+
+def _calibration_record(i: int, proc: CalibrateAccelerometer, before: Mapping, after: Mapping, result: Mapping | None) -> tuple[dict, str | None]:
+    """CalibrateAccelerometer's outcome as one row, and a note when acceleration was left uncalibrated.
+
+    SKDH 0.17.18 returns nothing (only a warning) when the recording is shorter
+    than ``min_hours`` (default 72, rounded up to a multiple of 12, so at least
+    12 h), and unchanged acceleration with offset 0 / scale 1 when it finds too
+    little still data; the pipeline then goes on with uncalibrated acceleration.
+    Either way the row says ``applied = False`` and why, so every result of the
+    file can be traced to calibrated or uncalibrated input.
+    """
+    accel = before.get("accel")
+    n = int(accel.shape[0]) if isinstance(accel, np.ndarray) else 0
+    hours = n / _fs(before) / 3600.0 if n else 0.0
+    result = dict(result or {})
+    applied = bool(result) and after.get("accel") is not accel
+    reason = None
+    if not result:
+        reason = f"the recording is {hours:.2f} h long and calibration needs at least {proc.min_hours} h (min_hours)"
+    elif not applied:
+        reason = (
+            "it was run with apply=False" if before.get("apply", True) is False
+            else "SKDH found too little still data in enough orientations to calibrate"
+        )
+    nan3 = np.full((1, 3), np.nan)
+    record = {
+        "applied": applied,
+        "reason": reason,
+        "recording_hours": hours,
+        "min_hours": int(proc.min_hours),
+        "offset": np.asarray(result.get("offset", nan3), dtype=float).reshape(1, 3),
+        "scale": np.asarray(result.get("scale", nan3), dtype=float).reshape(1, 3),
+        "temperature scale": np.asarray(result.get("temperature scale", nan3), dtype=float).reshape(1, 3),
+    }
+    note = None
+    if not applied:
+        note = (
+            f"step {i} ({proc._cls_name!r}) skipped: {reason}; the steps after it used uncalibrated acceleration "
+            f"(recorded in its results: applied = false)"
+        )
+    return record, note
+
+
+def _run_steps(pipeline: skdh.Pipeline, capture: _WarningCapture, final_inputs: dict | None,
+               **kwargs) -> dict[str, dict]:
+    """``skdh.Pipeline.run`` (steps in order, kwargs handed on, results by step name) with checks between steps."""
+    results: dict[str, dict] = {}
+    for i, proc in enumerate(pipeline._steps):
+        if proc.pipe_save_file is not None or proc.pipe_plot_file is not None:
+            raise PipelineSpecError([f"step {i} ({proc._cls_name!r}): save_file/plot_file must be None"])
+        _check_step_inputs(i, proc, kwargs)
+        before = kwargs
+        kwargs, step_result = proc.predict(**kwargs)
+        if isinstance(proc, CalibrateAccelerometer):
+            step_result, note = _calibration_record(i, proc, before, kwargs, step_result)
+            if note:
+                capture.note(note)
+        elif isinstance(step_result, Mapping) and not _is_signal_step(proc):
+            n = _n_samples(before)
+            step_result = {
+                k: v for k, v in step_result.items()
+                if not (k in _SIGNAL_KEYS and isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n)
+            }
+        if step_result is not None:
+            results[proc._name] = step_result
+    if final_inputs is not None:
+        final_inputs.update(kwargs)
+    return results
+
+
+def run_pipeline(
+    pipeline: skdh.Pipeline,
+    path: Path,
+    *,
+    captured_warnings: list[str] | None = None,
+    final_inputs: dict | None = None,
+    **inputs,
+) -> dict[str, dict]:
     """Run ``pipeline`` on the file at ``path``; return SKDH's results per step name.
 
     ``inputs`` are extra SKDH inputs (``height`` in m, ``tz_name``, ...).
     Results of signal steps (``skdh.io`` readers, ``Resample``) are left out: SKDH
     returns the whole recording as their "results", which would otherwise become
-    a results table; use :func:`read_file` to look at a reader's output. Warnings
-    are logged on ``biomarker_assets.skdh`` (each distinct message once) or, if
-    ``captured_warnings`` is a list, appended to it instead.
+    a results table; use :func:`read_file` to look at a reader's output. For the
+    same reason per-sample signals (``accel``, ...) other steps hand back are
+    dropped from their results. Warnings are logged on ``biomarker_assets.skdh``
+    (each distinct message once) or, if ``captured_warnings`` is a list,
+    appended to it instead. ``final_inputs``, if a dict, receives what the last
+    step handed on (the signal, ``fs``, ``wear``/``sleep`` indices), for QC and plots.
+
+    File-dependent SKDH traps are handled here (the static ones are rejected by
+    :func:`validate_pipeline_spec`):
+
+    - ``DETACH``/``CtaWearDetection`` on data without temperature raise
+      :class:`PipelineRunError` naming the step (the file cannot give a wear
+      result; SKDH itself fails with a NumPy ``AxisError``);
+    - ``CalibrateAccelerometer`` on a recording shorter than its ``min_hours``
+      (or without enough still data) does not stop the file: SKDH leaves the
+      acceleration uncalibrated, and the step's results record ``applied =
+      False`` with the reason, plus a warning. A study team then keeps every
+      other biomarker of a short (e.g. in-clinic) recording and can filter on
+      the flag; failing would block such files for good, as re-running cannot
+      make a recording longer.
     """
-    with _WarningCapture(captured_warnings):
-        results = pipeline.run(file=str(path), **inputs)
+    with _WarningCapture(captured_warnings) as capture:
+        results = _run_steps(pipeline, capture, final_inputs, file=str(path), **inputs)
     signal = {proc._name for proc in pipeline._steps if _is_signal_step(proc)}
     return {name: res for name, res in results.items() if name not in signal}
 
@@ -333,12 +624,11 @@ def read_file(reader_step: dict, path: Path, *, captured_warnings: list[str] | N
     against truth data and to inspect a file, since :func:`run_pipeline` drops
     reader output.
     """
+    if not (isinstance(reader_step, Mapping) and reader_step.get("package") == "skdh"
+            and str(reader_step.get("module", "")).split(".")[0] == "io"):
+        got = reader_step.get("process") if isinstance(reader_step, Mapping) else reader_step
+        raise PipelineSpecError([f"step 0 ({got!r}): not a reader (package skdh, module io...)"])
     spec = {"Steps": [reader_step], "Version": SKDH_VERSION}
-    problems = validate_pipeline_spec(spec)
-    if not problems and not (reader_step["package"] == "skdh" and reader_step["module"].split(".")[0] == "io"):
-        problems = [f"step 0 ({reader_step.get('process')!r}): not a reader (package skdh, module io...)"]
-    if problems:
-        raise PipelineSpecError(problems)
     pipeline = load_pipeline(spec)
     with _WarningCapture(captured_warnings):
         results = pipeline.run(file=str(path), **inputs)

@@ -87,6 +87,7 @@ def test_sqs_holds_exactly_the_expected_messages(demo):
         ("requirement_unmet", "demo", "DM003_V1_lumbar.npz"): 1,
         ("requirement_unmet", "demo", "recording final (2).cwa"): 1,
         ("processing_failed", "demo", "DM004_V1_wrist.cwa"): 1,
+        ("qc_failed", "demo", "DM005_V1_wrist.bin"): 1,
     })
     for message in messages:
         assert set(message) == {"kind", "study", "file", "reason", "time", "details"}
@@ -200,3 +201,32 @@ def test_study_summary_has_a_row_per_subject_day_and_gait_bout(demo, samples):
     for bout in bouts:
         mask = truth["Bout N"] == bout["gait_bout_n"]
         assert bout["gait_speed_m_s"] == pytest.approx(np.nanmean(truth["gait speed"][mask]))
+
+
+def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
+    from biomarker_assets.biomarkers.assets import file_biomarkers
+
+    instance = demo["instance"]
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers")),
+                                              limit=100).records
+    evaluations = {record.partition_key: record.asset_materialization.metadata for record in records}
+    wrist = evaluations["demo/raw/wrist/DM001_V1_wrist.bin"]
+    assert wrist["qc_failed"].value == [] and wrist["fs"].value == pytest.approx(50.0)
+    assert wrist["overview_thumbnail"].value.startswith("![overview](data:image/png;base64,")
+    clinic = evaluations["demo/raw/clinic/DM005_V1_wrist.bin"]
+    assert clinic["qc_failed"].value == ["min_wear_time"]
+    bucket, prefix = wrist["results"].value.removeprefix("s3://").split("/", 1)
+    png = aws_client("s3").get_object(Bucket=bucket, Key=prefix + "overview.png")["Body"].read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+    # the same file version again: the check fails again, visibly, but no second message
+    from biomarker_assets.definitions import defs as definitions
+
+    resources = {k: definitions.resources[k] for k in ("study_store", "notifier", "metadata_table")}
+    result = dg.materialize([file_biomarkers], instance=instance, resources=resources,
+                            partition_key="demo/raw/clinic/DM005_V1_wrist.bin")
+    [evaluation] = [e.asset_check_evaluation_data for e in result.all_events
+                    if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                    and e.asset_check_evaluation_data.check_name == "min_wear_time"]
+    assert evaluation.passed is False
+    assert [m for m in drain_messages() if m["kind"] == "qc_failed"] == []

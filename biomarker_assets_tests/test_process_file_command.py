@@ -24,14 +24,17 @@ def test_gait_file_gives_skdh_truth_and_provenance(samples, tmp_path, capsys):
     record = json.loads((out / "provenance.json").read_text())
     assert record["code"]["pipeline_name"] == "gait" and record["subject"] == {"height": 1.88}
     assert record["input"]["uri"].startswith("file://") and record["input"]["size"] == (samples / "gait_input.npz").stat().st_size
-    assert {o["uri"] for o in record["outputs"]} == {"PredictGaitLumbarLgbm.parquet", "GaitLumbar.parquet", "headline.json"}
+    assert {o["uri"] for o in record["outputs"]} == {
+        "PredictGaitLumbarLgbm.parquet", "GaitLumbar.parquet", "summary_rows.parquet", "overview.png", "headline.json"}
+    assert (out / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any("skdh_processes.resample.Resample" in p for p in record["code"]["project_processes"])
     assert printed["headline"]["n_strides"] == 81
 
     # deterministic: the same input, config and code give byte-identical result files
     again = tmp_path / "again"
     assert main([*args[:-1], str(again)]) == 0
-    for name in ("GaitLumbar.parquet", "PredictGaitLumbarLgbm.parquet", "headline.json"):
+    for name in ("GaitLumbar.parquet", "PredictGaitLumbarLgbm.parquet", "summary_rows.parquet", "overview.png",
+                 "headline.json"):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 

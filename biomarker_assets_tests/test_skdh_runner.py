@@ -292,9 +292,12 @@ def test_allowed_packages():
     assert {"io", "io.axivity", "gait", "gait.core", "sleep", "activity", "preprocessing"} <= runner.ALLOWED_PACKAGES["skdh"]
     assert "skdh_processes" in runner.ALLOWED_PACKAGES["biomarker_assets"]
     for name, cls in PROJECT_PROCESSES.items():
-        assert runner.validate_pipeline_spec(spec_of(step(name, "skdh_processes", package="biomarker_assets"))) == []
+        # SleepCorrected needs its day window made before it (the Sleep trap check)
+        before = ([step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24})]
+                  if name == "SleepCorrected" else [])
+        assert runner.validate_pipeline_spec(spec_of(*before, step(name, "skdh_processes", package="biomarker_assets"))) == []
         mod = cls.__module__.split(".", 1)[1]
-        assert runner.validate_pipeline_spec(spec_of(step(name, mod, package="biomarker_assets"))) == []
+        assert runner.validate_pipeline_spec(spec_of(*before, step(name, mod, package="biomarker_assets"))) == []
 
 
 # ------------------------------------------------------------------ tables / parquet

@@ -1,6 +1,7 @@
 """Per-file biomarkers (the Step Functions "File Processing" workflow)."""
 
 
+import base64
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -14,6 +15,8 @@ from biomarker_assets.biomarkers.processing import (
     process_local_file,
     results_prefix,
 )
+from biomarker_assets.biomarkers import quality
+from biomarker_assets.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.catalog.files import resolve_file
 from biomarker_assets.metadata.assets import subject_metadata
@@ -58,14 +61,25 @@ def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None
     return (getattr(meta.get("status"), "value", None), getattr(meta.get("reason"), "value", None))
 
 
-@dg.asset(
-    group_name="biomarkers",
-    partitions_def=data_files,
-    deps=[raw_data_file, dg.AssetDep(subject_metadata, partition_mapping=dg.AllPartitionMapping())],
-    output_required=False,
-    kinds={"python", "s3", "parquet"},
-    tags={"biomarker_assets/stage": "skdh"},
-    code_version=CODE_VERSION,
+# A multi_asset with one spec, because only can_subset makes the QC check outputs optional:
+# a waiting file yields neither a materialization nor check results.
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "file_biomarkers",
+            group_name="biomarkers",
+            partitions_def=data_files,
+            deps=[raw_data_file, dg.AssetDep(subject_metadata, partition_mapping=dg.AllPartitionMapping())],
+            kinds={"python", "s3", "parquet"},
+            tags={"biomarker_assets/stage": "skdh"},
+            code_version=CODE_VERSION,
+            description="SKDH biomarkers for one file, uploaded with a provenance record; waits while "
+            "requirements are unmet.",
+            skippable=True,
+        )
+    ],
+    check_specs=quality.check_specs("file_biomarkers"),
+    can_subset=True,
 )
 def file_biomarkers(
     context: dg.AssetExecutionContext,
@@ -144,6 +158,12 @@ def _process_data_file(context, study_store, metadata_table, notifier):
         context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{prefix}")
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
+    version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
+    checks = quality.evaluate(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
+    failing = quality.failed(checks)
+    if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
+        notifier.send(Kind.QC_FAILED, file.study, file.uri, "; ".join(f"{c.check_name}: {c.description}" for c in checks
+                      if not c.passed), checks=failing, pipeline=pipeline_name)
     yield dg.MaterializeResult(
         metadata={
             "status": STATUS_PROCESSED,
@@ -153,9 +173,27 @@ def _process_data_file(context, study_store, metadata_table, notifier):
             "skdh_warnings": len(result.warnings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
+            **({"overview": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PLOT_FILE}")}
+               if any(p.name == PLOT_FILE for p in result.result_files) else {}),
+            **({"overview_thumbnail": dg.MetadataValue.md(
+                f"![overview](data:image/png;base64,{base64.b64encode(result.thumbnail).decode()})")}
+               if result.thumbnail else {}),
+            "fs": result.fs,
+            "qc_failed": failing,
             **result.provenance.dagster_metadata(),
         },
-        data_version=dg.DataVersion(
-            data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
-        ),
+        data_version=dg.DataVersion(version),
+        check_results=[c for c in checks
+                       if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys],
     )
+
+
+def _previous_qc(context: dg.AssetExecutionContext) -> tuple[str, list[str]] | None:
+    record = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not record:
+        return None
+    materialization = record[0].asset_materialization
+    failing = materialization.metadata.get("qc_failed")
+    return materialization.tags.get("dagster/data_version"), list(failing.value) if failing else []

@@ -31,6 +31,7 @@ from biomarker_assets.provenance import (
 from biomarker_assets import skdh_runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES
 from biomarker_assets.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
+from biomarker_assets.biomarkers.overview_plot import PLOT_FILE, overview_png
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class ProcessingResult:
     provenance: ProvenanceRecord
     provenance_file: Path
     warnings: list[str] = field(default_factory=list)
+    fs: float | None = None  # sampling rate of the signal the pipeline ended with
+    thumbnail: bytes | None = None  # small overview PNG for the materialization page
+    empty_tables: list[str] = field(default_factory=list)
 
 
 def results_folder(pipeline_name: str, pipeline_version: str, spec: dict) -> str:
@@ -109,7 +113,9 @@ def process_local_file(
     log.info("running SKDH pipeline %s %s on %s", pipeline_name, pipeline_cfg.version, input_record.uri)
     skdh_warnings: list[str] = []
     try:
-        results = skdh_runner.run_pipeline(pipeline, path, captured_warnings=skdh_warnings, **inputs)
+        signal: dict[str, Any] = {}
+        results = skdh_runner.run_pipeline(pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal,
+                                           **inputs)
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}") from exc
     tables = skdh_runner.results_to_tables(results)
@@ -126,6 +132,17 @@ def process_local_file(
         "skdh_version": skdh_runner.SKDH_VERSION,
     }
     files += skdh_runner.write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
+    thumbnail = None
+    if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
+        plot = out_dir / PLOT_FILE
+        title = f"{loaded.config.study}: {input_record.key} ({pipeline_name})"
+        plot.write_bytes(overview_png(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title))
+        files.append(plot)
+        if settings.EMBED_PLOTS:
+            thumbnail = overview_png(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title, dpi=48)
+    fs = float(signal["fs"]) if signal.get("fs") is not None else None
+    empty = sorted(name for name, table in tables.items() if table.num_rows == 0)
+    del signal  # the whole recording: free it before provenance and upload
     headline_file = out_dir / "headline.json"
     headline_file.write_text(json.dumps(headline, indent=2, sort_keys=True, default=float) + "\n")
     files.append(headline_file)
@@ -152,7 +169,7 @@ def process_local_file(
     )
     provenance_file = out_dir / PROVENANCE_FILE
     provenance_file.write_text(record.to_json())
-    return ProcessingResult(files, headline, record, provenance_file, skdh_warnings)
+    return ProcessingResult(files, headline, record, provenance_file, skdh_warnings, fs, thumbnail, empty)
 
 
 def data_version(input_record: InputRecord, config_digest: str, spec: dict, subject_inputs: dict) -> str:

@@ -92,6 +92,14 @@ class MetadataFiles(_Strict):
         return value
 
 
+class QualityChecks(_Strict):
+    """Per-file QC, shown as asset checks on file_biomarkers; a failure sends one SQS message."""
+
+    min_wear_hours: float | None = Field(default=None, ge=0, description="Fail below this many worn hours.")
+    expected_fs: float | None = Field(default=None, gt=0, description="Expected sampling rate (Hz) of the file.")
+    fs_tolerance: float = Field(default=0.05, ge=0, le=1, description="Relative tolerance on expected_fs.")
+
+
 class PipelineConfig(_Strict):
     """An SKDH pipeline (SKDH's own saved-pipeline structure) and what it needs to run."""
 
@@ -101,6 +109,7 @@ class PipelineConfig(_Strict):
         default_factory=list,
         description="Subject fields that must be in the metadata table; passed to the pipeline as inputs.",
     )
+    qc: QualityChecks = Field(default_factory=QualityChecks)
 
     @field_validator("skdh")
     @classmethod

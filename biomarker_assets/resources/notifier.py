@@ -24,6 +24,7 @@ class Kind(StrEnum):
     REQUIREMENT_UNMET = "requirement_unmet"
     PROCESSING_FAILED = "processing_failed"
     METADATA_ROWS_REJECTED = "metadata_rows_rejected"
+    QC_FAILED = "qc_failed"
 
 
 def make_message(kind: Kind, study: str | None, file: str | None, reason: str, **details: Any) -> dict:
