@@ -1,0 +1,107 @@
+"""Run sizing: valid Fargate sizes that cover the measured peaks, and the tags each kind of run gets."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+from botocore.exceptions import ClientError
+from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
+
+from biomarker_assets.partition_keys import file_partition_key
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.run_sizing import (
+    FARGATE_SIZES,
+    MEASURED,
+    MEASURED_PROCESS_FLOOR,
+    RUN_FLOOR_MIB,
+    SMALLEST,
+    fargate_size,
+    retry_size,
+    size_for_file,
+    tags_for_run,
+)
+from biomarker_assets_tests.test_catalog_and_requirements import small_study, upload_config
+
+MIB = 2**20
+
+
+def valid(tags: dict[str, str]) -> bool:
+    return int(tags["ecs/memory"]) in FARGATE_SIZES.get(int(tags["ecs/cpu"]), [])
+
+
+def test_fargate_size_is_the_cheapest_valid_combination():
+    assert fargate_size(100) == {"ecs/cpu": "256", "ecs/memory": "512"}
+    assert fargate_size(2048) == {"ecs/cpu": "256", "ecs/memory": "2048"}
+    assert fargate_size(2049) == {"ecs/cpu": "512", "ecs/memory": "3072"}
+    assert fargate_size(2049, min_cpu=1024) == {"ecs/cpu": "1024", "ecs/memory": "3072"}
+    assert fargate_size(30721) == {"ecs/cpu": "8192", "ecs/memory": "32768"}  # 8 vCPU steps by 4 GiB
+    with pytest.raises(ValueError, match="largest task"):
+        fargate_size(122881)
+
+
+@pytest.mark.parametrize("name, size, samples, peak", MEASURED, ids=[m[0] for m in MEASURED])
+def test_every_measured_file_fits_its_size_with_room(name, size, samples, peak):
+    """The measured peak, plus what a Dagster run task adds on top of one bare process, fits 1.3 times."""
+    tags = size_for_file(size, name)
+    run_peak_mib = (peak - MEASURED_PROCESS_FLOOR) / MIB + RUN_FLOOR_MIB
+    assert valid(tags)
+    assert int(tags["ecs/memory"]) >= 1.3 * run_peak_mib, (tags, run_peak_mib)
+    assert int(tags["ecs/cpu"]) >= 1024
+
+
+def test_sizes_grow_with_the_file_and_stay_valid():
+    for suffix in (".cwa", ".bin", ".npz", ".gt3x"):
+        previous = 0
+        for mib in (0, 1, 10, 50, 100, 250, 500, 1000, 2000):
+            tags = size_for_file(mib * MIB, f"raw/x{suffix}")
+            assert valid(tags)
+            assert int(tags["ecs/memory"]) >= previous
+            previous = int(tags["ecs/memory"])
+    # a week at 100 Hz on an Axivity (about 260 MB) gets a 2-vCPU task with 12 GiB
+    assert size_for_file(258_000_000, "DM001_V1_wrist.cwa") == {"ecs/cpu": "2048", "ecs/memory": "12288"}
+    # an unknown format is sized as the most memory-hungry per byte
+    assert int(size_for_file(50 * MIB, "a.gt3x")["ecs/memory"]) >= int(size_for_file(50 * MIB, "a.cwa")["ecs/memory"])
+
+
+def test_retries_double_the_memory():
+    assert retry_size({"ecs/cpu": "256", "ecs/memory": "512"}) == {"ecs/cpu": "256", "ecs/memory": "1024"}
+    assert retry_size({"ecs/cpu": "1024", "ecs/memory": "3072"}) == {"ecs/cpu": "1024", "ecs/memory": "6144"}
+    assert retry_size({"ecs/cpu": "4096", "ecs/memory": "30720"}) == {"ecs/cpu": "8192", "ecs/memory": "61440"}
+    assert size_for_file(10 * MIB, "a.cwa", attempt=1)["ecs/memory"] > size_for_file(10 * MIB, "a.cwa")["ecs/memory"]
+
+
+def run(job_name: str, tags: dict[str, str], asset_selection=None) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name=job_name, tags=tags, asset_selection=asset_selection)
+
+
+def test_tags_for_each_kind_of_run(aws, samples):
+    """Biomarker runs from the object's size in S3 (by job or by asset backfill); others the smallest."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="sized-study")
+    upload_config(small_study("sized", "sized-study"))
+    key = "raw/wrist/DM001_V1_wrist.cwa"
+    s3.upload_file(str(samples / "ax3_sample.cwa"), "sized-study", key)
+    partition = file_partition_key("sized", key)
+    expected = size_for_file((samples / "ax3_sample.cwa").stat().st_size, key)
+
+    by_job, why = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition}))
+    assert by_job == expected and key in why
+    by_backfill, _ = tags_for_run(run("__ASSET_JOB", {PARTITION_NAME_TAG: partition},
+                                      asset_selection={dg.AssetKey("file_biomarkers")}))
+    assert by_backfill == expected
+    retried, _ = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
+    assert int(retried["ecs/memory"]) > int(expected["ecs/memory"])
+
+    assert tags_for_run(run("catalog_study", {PARTITION_NAME_TAG: "sized"}))[0] == SMALLEST
+    assert tags_for_run(run("discover_studies", {}))[0] == SMALLEST
+    # a person's (or a sensor's) explicit size is kept; its retry gets twice the memory
+    assert tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, "ecs/memory": "8192"}))[0] is None
+    assert tags_for_run(run("catalog_study", {"ecs/cpu": "256", "ecs/memory": "512", RETRY_NUMBER_TAG: "1"}))[0] == {
+        "ecs/cpu": "256", "ecs/memory": "1024"}
+
+
+def test_a_missing_object_raises_so_the_launcher_keeps_the_task_definitions_size(aws):
+    upload_config(small_study("sized", "sized-study"))
+    aws_client("s3").create_bucket(Bucket="sized-study")
+    with pytest.raises(ClientError):
+        tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: file_partition_key("sized", "raw/gone.cwa")}))
