@@ -114,6 +114,18 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev(port=args.port, samples=args.samples, home=args.home)
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from biomarker_assets.deploy import DeployError, deploy, parse_assignments
+
+    try:
+        overrides = parse_assignments(args.parameter)
+    except DeployError as exc:
+        print(f"deploy: {exc}", file=sys.stderr)
+        return 2
+    return deploy(args.env, image=args.image, overrides=overrides, parameters_file=args.parameters_file,
+                  dry_run=args.dry_run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="biomarker-assets", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
@@ -152,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
                    help="subject input for the pipeline, e.g. height=1.88 (metres)")
     p.set_defaults(func=_process_file)
+
+    p = sub.add_parser("deploy", help="create or update the AWS stack of one environment (CloudFormation)")
+    p.add_argument("--env", required=True, choices=["dev", "stage", "prod"])
+    p.add_argument("--image", help="image URI for webserver, daemon and runs (overrides ImageUri)")
+    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one stack parameter, e.g. VpcId=vpc-0abc (repeatable)")
+    p.add_argument("--parameters-file", type=Path, help="JSON object of parameter values over the environment's")
+    p.add_argument("--dry-run", action="store_true", help="check parameters and template, print them, change nothing")
+    p.set_defaults(func=_deploy)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

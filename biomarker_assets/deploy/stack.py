@@ -1,0 +1,284 @@
+"""Create or update one environment's CloudFormation stack (``biomarker-assets deploy``).
+
+The template and the per-environment parameter files ship inside the package, so an
+installed ``biomarker-assets`` deploys without a checkout. Parameters are checked against
+the template before any AWS call: a missing VPC or an invalid Fargate size fails in a second,
+not after a half-created stack rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from biomarker_assets.resources.aws import aws_client, region_name
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "stack.yaml"
+ENVIRONMENTS = HERE / "environments"
+# CloudFormation's limit for a template passed inline (TemplateBody); larger needs an S3 TemplateURL
+MAX_TEMPLATE_BODY = 51_200
+NO_UPDATES = "No updates are to be performed"
+# Fargate's valid task memory (MiB) per CPU unit count
+FARGATE_MEMORY = {
+    "256": {512, 1024, 2048},
+    "512": set(range(1024, 4097, 1024)),
+    "1024": set(range(2048, 8193, 1024)),
+    "2048": set(range(4096, 16385, 1024)),
+    "4096": set(range(8192, 30721, 1024)),
+    "8192": set(range(16384, 61441, 4096)),
+    "16384": set(range(32768, 122881, 8192)),
+}
+FARGATE_PAIRS = [("WebserverCpu", "WebserverMemory"), ("DaemonCpu", "DaemonMemory"), ("RunTaskCpu", "RunTaskMemory")]
+
+
+class DeployError(Exception):
+    """A problem the person deploying must fix; the message says what and where."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (``!Ref``, ``!Sub``, ...) as their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as a dict, intrinsic functions in their long (JSON) form."""
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # a SafeLoader: no arbitrary objects
+
+
+def environments() -> list[str]:
+    return sorted(p.stem for p in ENVIRONMENTS.glob("*.json"))
+
+
+def cfn_value(value: Any) -> str:
+    """CloudFormation takes every parameter as a string; lists are comma-separated."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DeployError(f"--parameter takes KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
+@dataclass
+class Environment:
+    name: str
+    stack_name: str
+    parameters: dict[str, str]
+    tags: dict[str, str] = field(default_factory=dict)
+    termination_protection: bool = False
+
+
+def load_environment(
+    name: str,
+    *,
+    image: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    parameters_file: Path | None = None,
+) -> Environment:
+    """The environment's file, then ``parameters_file`` (a JSON object), then ``overrides``, then ``image``."""
+    path = ENVIRONMENTS / f"{name}.json"
+    if not path.is_file():
+        raise DeployError(f"no environment {name!r}; known: {', '.join(environments())}")
+    raw = json.loads(path.read_text())
+    parameters = dict(raw["parameters"])
+    if parameters_file is not None:
+        extra = json.loads(Path(parameters_file).read_text())
+        if not isinstance(extra, dict):
+            raise DeployError(f"{parameters_file}: expected a JSON object of parameter values")
+        parameters.update(extra.get("parameters", extra))
+    parameters.update(overrides or {})
+    if image:
+        parameters["ImageUri"] = image
+    return Environment(
+        name=name,
+        stack_name=raw["stack_name"],
+        parameters={k: cfn_value(v) for k, v in parameters.items()},
+        tags={k: str(v) for k, v in raw.get("tags", {}).items()},
+        termination_protection=bool(raw.get("termination_protection", False)),
+    )
+
+
+def check_parameters(parameters: dict[str, str], template: dict[str, Any] | None = None) -> list[str]:
+    """Every problem CloudFormation would reject the parameters for, plus Fargate size pairs."""
+    declared = (template or load_template())["Parameters"]
+    problems = [f"{key}: not a parameter of the template" for key in parameters if key not in declared]
+    for key, spec in declared.items():
+        value = parameters.get(key, spec.get("Default"))
+        value = None if value is None else cfn_value(value)
+        kind = spec.get("Type", "String")
+        if value is None or (value == "" and ("Default" not in spec or kind.startswith(("List", "AWS::")))):
+            problems.append(f"{key}: needs a value ({spec.get('Description', kind).strip()})")
+            continue
+        if kind == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                problems.append(f"{key}: {value!r} is not a number")
+                continue
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                problems.append(f"{key}: {value} is below {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"{key}: {value} is above {spec['MaxValue']}")
+            if "AllowedValues" in spec and number not in [float(v) for v in spec["AllowedValues"]]:
+                problems.append(f"{key}: {value} is not one of {spec['AllowedValues']}")
+            continue
+        if "AllowedValues" in spec and value not in [cfn_value(v) for v in spec["AllowedValues"]]:
+            problems.append(f"{key}: {value!r} is not one of {spec['AllowedValues']}")
+        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+            problems.append(f"{key}: {value!r} does not match {spec['AllowedPattern']}")
+        if len(value) < int(spec.get("MinLength", 0)):
+            problems.append(f"{key}: must not be empty")
+    for cpu_key, memory_key in FARGATE_PAIRS:
+        cpu = cfn_value(parameters.get(cpu_key, declared[cpu_key].get("Default")))
+        memory = cfn_value(parameters.get(memory_key, declared[memory_key].get("Default")))
+        if cpu in FARGATE_MEMORY and memory.isdigit() and int(memory) not in FARGATE_MEMORY[cpu]:
+            problems.append(f"{cpu_key}/{memory_key}: Fargate cannot run {cpu} CPU units with {memory} MiB")
+    return problems
+
+
+def _stack(cfn: Any, stack_name: str) -> dict | None:
+    try:
+        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def _failure_reasons(cfn: Any, stack_name: str) -> list[str]:
+    """The resource events that explain a failed create/update, oldest first."""
+    events = cfn.describe_stack_events(StackName=stack_name).get("StackEvents", [])
+    failed = [e for e in events if e.get("ResourceStatus", "").endswith("_FAILED")]
+    return [f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}" for e in reversed(failed)]
+
+
+def deploy(
+    env_name: str,
+    *,
+    image: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    parameters_file: Path | None = None,
+    dry_run: bool = False,
+    poll_seconds: int = 15,
+    out: Callable[[str], None] = print,
+) -> int:
+    """Create the stack if absent, else update it; wait, print outputs. Exit status 0/1."""
+    try:
+        env = load_environment(env_name, image=image, overrides=overrides, parameters_file=parameters_file)
+    except (DeployError, OSError, ValueError) as exc:
+        out(f"deploy: {exc}")
+        return 1
+    body = TEMPLATE.read_text()
+    problems = check_parameters(env.parameters)
+    if len(body.encode()) > MAX_TEMPLATE_BODY:
+        problems.append(f"{TEMPLATE.name} is {len(body.encode())} bytes; TemplateBody allows {MAX_TEMPLATE_BODY}")
+    out(f"stack {env.stack_name} (environment {env.name}, region {region_name()})")
+    for key in sorted(env.parameters):
+        out(f"  {key} = {env.parameters[key]}")
+    if problems:
+        out(f"deploy: {len(problems)} problem(s) with the parameters of {env.name}:")
+        for problem in problems:
+            out(f"  - {problem}")
+        return 1
+
+    cfn = aws_client("cloudformation")
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(env.parameters.items())]
+    tags = [{"Key": k, "Value": v} for k, v in sorted(env.tags.items())]
+    try:
+        existing = _stack(cfn, env.stack_name)
+        if dry_run:
+            validation = cfn.validate_template(TemplateBody=body)
+            action = f"update (now {existing['StackStatus']})" if existing else "create"
+            out(f"template valid (capabilities {validation.get('Capabilities', [])}); would {action} {env.stack_name}")
+            return 0
+        if existing is None:
+            cfn.create_stack(
+                StackName=env.stack_name,
+                TemplateBody=body,
+                Parameters=parameters,
+                Capabilities=["CAPABILITY_IAM"],
+                Tags=tags,
+                EnableTerminationProtection=env.termination_protection,
+            )
+            waiter, verb = "stack_create_complete", "created"
+        else:
+            status = existing["StackStatus"]
+            if status == "ROLLBACK_COMPLETE":
+                out(f"deploy: {env.stack_name} failed to create and cannot be updated; delete it "
+                    f"(aws cloudformation delete-stack --stack-name {env.stack_name}) and deploy again")
+                return 1
+            if status.endswith("_IN_PROGRESS"):
+                out(f"deploy: {env.stack_name} is {status}; wait for it to finish")
+                return 1
+            try:
+                cfn.update_stack(
+                    StackName=env.stack_name,
+                    TemplateBody=body,
+                    Parameters=parameters,
+                    Capabilities=["CAPABILITY_IAM"],
+                    Tags=tags,
+                )
+            except ClientError as exc:
+                if NO_UPDATES not in str(exc):
+                    raise
+                out(f"{env.stack_name} is up to date: no changes")
+                _print_outputs(existing, out)
+                return 0
+            waiter, verb = "stack_update_complete", "updated"
+        out(f"waiting for {env.stack_name} ...")
+        try:
+            cfn.get_waiter(waiter).wait(
+                StackName=env.stack_name, WaiterConfig={"Delay": poll_seconds, "MaxAttempts": 60 * 60 // poll_seconds}
+            )
+        except WaiterError as exc:
+            out(f"deploy: {env.stack_name} did not finish: {exc}")
+            for reason in _failure_reasons(cfn, env.stack_name):
+                out(f"  - {reason}")
+            return 1
+    except (ClientError, BotoCoreError) as exc:  # BotoCoreError: no credentials, endpoint unreachable
+        out(f"deploy: {exc}")
+        return 1
+    stack = _stack(cfn, env.stack_name)
+    out(f"{env.stack_name} {verb}: {stack['StackStatus']}")
+    _print_outputs(stack, out)
+    return 0
+
+
+def _print_outputs(stack: dict, out: Callable[[str], None]) -> None:
+    for output in sorted(stack.get("Outputs") or [], key=lambda o: o["OutputKey"]):
+        out(f"  {output['OutputKey']} = {output['OutputValue']}")
