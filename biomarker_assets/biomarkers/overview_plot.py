@@ -27,11 +27,14 @@ def _envelope(accel: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.
         last = int(np.searchsorted(bounds, bounds[first] + CHUNK_SAMPLES, side="right")) - 1
         last = max(last, first + 1)
         a, b = int(bounds[first]), int(bounds[last])
-        magnitude = np.linalg.norm(np.asarray(accel[a:b], dtype=np.float64), axis=1)
-        low[first:last] = np.minimum.reduceat(magnitude, starts[first:last] - a)
-        high[first:last] = np.maximum.reduceat(magnitude, starts[first:last] - a)
+        chunk = np.asarray(accel[a:b], dtype=np.float64)
+        # min/max of the squared magnitude, square root of the 2 x bins results only (sqrt is
+        # monotonic): 4x faster than np.linalg.norm per sample on a week at 100 Hz
+        squared = np.einsum("ij,ij->i", chunk, chunk)
+        low[first:last] = np.minimum.reduceat(squared, starts[first:last] - a)
+        high[first:last] = np.maximum.reduceat(squared, starts[first:last] - a)
         first = last
-    return starts, low, high
+    return starts, np.sqrt(low), np.sqrt(high)
 
 
 def overview_png(
@@ -43,13 +46,29 @@ def overview_png(
     dpi: int = 100,
 ) -> bytes:
     """``wear`` and ``sleep`` are SKDH's (n, 2) start/stop sample-index arrays."""
+    return overview_pngs(time, accel, wear, sleep, title, dpis=(dpi,))[0]
+
+
+def overview_pngs(
+    time: np.ndarray,
+    accel: np.ndarray,
+    wear: np.ndarray | None = None,
+    sleep: np.ndarray | None = None,
+    title: str = "",
+    dpis: tuple[int, ...] = (100,),
+) -> list[bytes]:
+    """The same plot at each of ``dpis``; the envelope of the recording is computed once."""
+    hours = (np.asarray(time, dtype=np.float64) - float(time[0])) / 3600.0
+    starts, low, high = _envelope(accel, MAX_POINTS)
+    return [_render(hours, starts, low, high, wear, sleep, title, dpi) for dpi in dpis]
+
+
+def _render(hours, starts, low, high, wear, sleep, title: str, dpi: int) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    hours = (np.asarray(time, dtype=np.float64) - float(time[0])) / 3600.0
-    starts, low, high = _envelope(accel, MAX_POINTS)
     fig, ax = plt.subplots(figsize=(10, 2.6), dpi=dpi)
     ax.fill_between(hours[starts], low, high, color="#333333", linewidth=0, step="post")
     for intervals, colour, label in ((wear, "#4caf50", "worn"), (sleep, "#3f51b5", "asleep")):

@@ -31,7 +31,7 @@ from biomarker_assets.provenance import (
 from biomarker_assets import skdh_runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES
 from biomarker_assets.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
-from biomarker_assets.biomarkers.overview_plot import PLOT_FILE, overview_png
+from biomarker_assets.biomarkers.overview_plot import PLOT_FILE, overview_pngs
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,13 @@ def process_local_file(
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
         title = f"{loaded.config.study}: {input_record.key} ({pipeline_name})"
-        plot.write_bytes(overview_png(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title))
+        # one pass over the recording for both sizes (a week at 100 Hz is 60 M samples)
+        pngs = overview_pngs(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title,
+                             dpis=(100, 48) if settings.EMBED_PLOTS else (100,))
+        plot.write_bytes(pngs[0])
         files.append(plot)
         if settings.EMBED_PLOTS:
-            thumbnail = overview_png(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title, dpi=48)
+            thumbnail = pngs[1]
     fs = float(signal["fs"]) if signal.get("fs") is not None else None
     empty = sorted(name for name, table in tables.items() if table.num_rows == 0)
     del signal  # the whole recording: free it before provenance and upload

@@ -19,9 +19,16 @@ def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+@lru_cache(maxsize=1024)
+def _glob(pattern: str) -> wcglob.WcMatcher:
+    # What wcglob.globmatch(key, pattern, flags=...) does on every call (parse, expand, build the
+    # matcher), once per pattern: a catalog tick matches every listed key against every rule.
+    return wcglob.compile(pattern, flags=_GLOB_FLAGS)
+
+
 def matches(pattern: FilePattern, key: str) -> bool:
     if pattern.glob is not None:
-        return wcglob.globmatch(key, pattern.glob, flags=_GLOB_FLAGS)
+        return _glob(pattern.glob).match(key)
     return _regex(pattern.regex).fullmatch(key) is not None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
@@ -105,8 +105,10 @@ def catalog_uri(loaded: LoadedConfig) -> str:
 
 
 def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, CatalogEntry]) -> None:
-    rows = [asdict(entries[k]) for k in sorted(entries)]
-    table = pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA)
+    ordered = [entries[k] for k in sorted(entries)]
+    # Column by column, not dataclasses.asdict per row: asdict deep-copies each row (about 20 us a file).
+    columns = {name: [getattr(entry, name) for entry in ordered] for name in CATALOG_SCHEMA.names}
+    table = pa.Table.from_pydict(columns, schema=CATALOG_SCHEMA)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     store.put_bytes(buffer.getvalue(), loaded.config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet")

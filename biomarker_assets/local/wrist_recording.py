@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,7 +71,9 @@ __all__ = [
     "DAY_PLAN",
     "GN_PAGE_SAMPLES",
     "WRIST_PIPELINE_SPEC",
+    "day_seed",
     "generate_wrist_day",
+    "generate_wrist_days",
     "make_demo_wrist_file",
     "write_geneactiv_bin",
 ]
@@ -442,6 +445,49 @@ def generate_wrist_day(
         "light": _light_lux(segments, t0, n, fs, rng),
         "segments": segments,
     }
+
+
+def day_seed(seed: int, day: int) -> int:
+    """Seed of day ``day`` of a multi-day recording: day 0 is ``seed`` itself."""
+    if day == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(day)]).generate_state(1)[0])
+
+
+def generate_wrist_days(
+    days: float = 7.0,
+    fs: float = 50.0,
+    seed: int = 0,
+    start: str = "2024-03-04 12:00:00",
+) -> Iterator[dict]:
+    """A multi-day recording as consecutive 24 h chunks, one generated at a time.
+
+    Each chunk is :func:`generate_wrist_day` for 24 h (the last one shorter when
+    ``days`` is not whole) starting 24 h after the previous, seeded with
+    :func:`day_seed`; so day 0 equals ``generate_wrist_day(24, fs, seed)``, every
+    day follows :data:`DAY_PLAN`, and days differ in postures, twitches,
+    fidgets and noise. Only one day is in memory at a time (about 0.6 GB at
+    100 Hz), which is what lets a week be written in chunks. With the default
+    noon start a chunk boundary is a plan boundary (12:00, ``light``), so
+    joining chunks is no different from the kind changes within a day (the
+    temperature restarts at the new kind's level: a step of < 0.5 C).
+    ``segments`` and ``time`` are those of the chunk (indices from its start).
+    """
+    if days <= 0 or fs <= 0:
+        raise ValueError("days and fs must be positive")
+    t0 = pd.Timestamp(start)
+    n_total = round(days * 86400 * fs)
+    per_day = round(86400 * fs)
+    for d in range(math.ceil(n_total / per_day)):
+        n = min(per_day, n_total - d * per_day)
+        chunk = generate_wrist_day(
+            hours=n / fs / 3600,
+            fs=fs,
+            seed=day_seed(seed, d),
+            start=str(t0 + pd.Timedelta(days=d)),
+        )
+        chunk["day"] = d
+        yield chunk
 
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
