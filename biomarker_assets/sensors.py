@@ -7,6 +7,7 @@ file version: duplicate events and re-delivered messages cost nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -16,24 +17,24 @@ from urllib.parse import unquote_plus
 
 import dagster as dg
 from botocore.exceptions import ClientError
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from pydantic import BaseModel, Field
 
+from biomarker_assets.backfills import STUDY_TAG  # noqa: F401 (re-exported: the tag people configure)
+from biomarker_assets.backfills import ASSET_FOR_KIND, study_tags, submit_files_backfill
 from biomarker_assets.biomarkers.processing import mark_input_removed
 from biomarker_assets.catalog.scanning import CatalogEntry, chunks, diff_catalogs, entry_for, list_study, read_catalog, write_catalog
 from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedConfig
 from biomarker_assets.jobs import biomarkers_job, configs_job, metadata_job, summary_job
 from biomarker_assets.metadata.cleaning import RECORD_FIELD
 from biomarker_assets.partition_keys import parse_file_partition_key
-from biomarker_assets.partitions import data_files, metadata_files, studies
+from biomarker_assets.partitions import studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import BucketMissing, StudyStore
 
 SENSOR_INTERVAL_S = int(os.environ.get("BIOMARKER_SENSOR_INTERVAL", "30"))
-STUDY_TAG = "biomarker_assets/study"
 # More files than this in one tick become one backfill (throttled by the backfill daemon)
 # instead of one run request each: validating 100,000 run requests would overrun the tick.
 BACKFILL_THRESHOLD = int(os.environ.get("BIOMARKER_BACKFILL_THRESHOLD", "200"))
@@ -42,11 +43,6 @@ EVENTS_PER_TICK = int(os.environ.get("BIOMARKER_EVENTS_PER_TICK", "2000"))
 EVENTS_VISIBILITY_S = int(os.environ.get("BIOMARKER_EVENTS_VISIBILITY", "300"))
 
 JOB_FOR_KIND = {"data": "process_data_file", "metadata": "clean_metadata_file"}
-ASSET_FOR_KIND = {"data": dg.AssetKey("file_biomarkers"), "metadata": dg.AssetKey("subject_metadata")}
-
-
-def study_tags(study: str) -> dict[str, str]:
-    return {STUDY_TAG: study}
 
 
 class _Waiting(BaseModel):
@@ -110,26 +106,23 @@ def _registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartitio
     ]
 
 
-def files_subset(entries: Iterable[tuple[str, str]]) -> AssetGraphSubset:
-    """The (kind, partition key) pairs as the asset partitions a backfill targets."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for kind, partition_key in entries:
-        by_kind[kind].append(partition_key)
-    partitions_def = {"data": data_files, "metadata": metadata_files}
-    return AssetGraphSubset(
-        partitions_subsets_by_asset_key={
-            ASSET_FOR_KIND[kind]: partitions_def[kind].empty_subset().with_partition_keys(keys)
-            for kind, keys in by_kind.items()
-        },
-        non_partitioned_asset_keys=set(),
-    )
+def _run_requests(context: dg.SensorEvaluationContext, study: str, entries: list[CatalogEntry]) -> list[dg.RunRequest]:
+    """One run per file version; past the threshold, one backfill for the lot.
 
-
-def _run_requests(study: str, entries: list[CatalogEntry]) -> list[dg.RunRequest]:
-    """One run per file version; past the threshold, one backfill for the lot."""
+    The backfill is put on the instance directly (Dagster accepts backfill run requests only from
+    sensors with an asset selection, and these sensors target jobs); its id is derived from the file
+    versions, so a tick re-run after a crash does not submit it twice.
+    """
     if len(entries) > BACKFILL_THRESHOLD:
-        subset = files_subset((e.kind, e.partition_key) for e in entries)
-        return [dg.RunRequest.for_asset_graph_subset(subset, tags=study_tags(study))]
+        pairs = sorted((e.kind, e.partition_key) for e in entries)
+        version = hashlib.sha256("\n".join(f"{e.partition_key}@{e.etag}" for e in entries).encode()).hexdigest()
+        backfill_id = submit_files_backfill(
+            context.instance, study, pairs, title=f"{len(pairs)} new or changed file(s) of study {study}",
+            description="requested by the file sensors (more files than BIOMARKER_BACKFILL_THRESHOLD)",
+            backfill_id=version[:16],
+        )
+        context.log.info(f"{study}: {len(pairs)} files to process: backfill {backfill_id}")
+        return []
     return [
         dg.RunRequest(
             run_key=f"{e.partition_key}@{e.etag}",
@@ -226,7 +219,7 @@ def study_files_listing_sensor(
         partition_requests += _registration(changes.to_process)
         partition_requests += _removals(context, loaded, changes.removed)
         observations += _raw_observations(changes.changed)
-        run_requests += _run_requests(study, changes.to_process)
+        run_requests += _run_requests(context, study, changes.to_process)
         context.log.info(
             f"{study}: listed {listed} object(s) in {time.monotonic() - started:.1f} s: {len(changes.new)} new, "
             f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged"
@@ -353,7 +346,7 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
             partition_requests += _registration(present)
             partition_requests += _removals(context, loaded, removed)
             observations += _raw_observations(present)
-            run_requests += _run_requests(study, present)
+            run_requests += _run_requests(context, study, present)
             context.log.info(f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
                              f"from {len(messages)} message(s)")
     return dg.SensorResult(

@@ -276,10 +276,16 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
     for number in range(12):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
     _, requests, _ = tick(sensors.study_files_listing_sensor, instance)
-    [backfill] = requests
-    assert backfill.requires_backfill_daemon() and backfill.tags == {sensors.STUDY_TAG: "sensed"}
-    targeted = {ap.partition_key for ap in backfill.asset_graph_subset.iterate_asset_partitions()}
+    assert requests == []
+    [backfill] = instance.get_backfills()
+    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
+    targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
     assert targeted == set(instance.get_dynamic_partitions(data_files.name)) and len(targeted) == 12
+    # the same tick again (the daemon died before storing its cursor): no second backfill
+    instance.delete_dynamic_partition(data_files.name, sorted(targeted)[0])
+    aws_client("s3").delete_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")
+    tick(sensors.study_files_listing_sensor, instance)
+    assert len(instance.get_backfills()) == 1
 
 
 def test_new_config_triggers_discovery_once(aws, instance):
