@@ -310,6 +310,23 @@ def _profiled(profile_path: str | None):
     return run()
 
 
+def _backfill_targets_unregistered(instance) -> int:
+    """Target partitions of the instance's backfills that are not registered (yet): the backfill daemon
+    fails a backfill whose targets do not all exist when it evaluates it."""
+    import dagster as dg
+
+    from biomarker_assets.partitions import data_files, metadata_files
+
+    definition = {dg.AssetKey("file_biomarkers"): data_files, dg.AssetKey("subject_metadata"): metadata_files}
+    missing = 0
+    for backfill in instance.get_backfills():
+        target = backfill.asset_backfill_data.target_subset
+        for key, subset in target.partitions_subsets_by_asset_key.items():
+            existing = set(instance.get_dynamic_partitions(definition[key].name))
+            missing += len(set(subset.get_partition_keys()) - existing)
+    return missing
+
+
 def floor_child(bucket: str, prefixes: list[str], log_path: str) -> dict:
     _quiet_stderr(log_path)
     from biomarker_assets.resources.aws import aws_client
@@ -338,6 +355,18 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
 
     instance = _new_instance(dg, home)
     sensor = sensors.study_files_listing_sensor
+    # Above BACKFILL_THRESHOLD files the sensor puts one backfill on the instance itself: timed apart.
+    submit_times: list[float] = []
+    submit = getattr(sensors, "submit_files_backfill", None)
+    if submit is not None:
+        def timed_submit(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return submit(*args, **kwargs)
+            finally:
+                submit_times.append(time.perf_counter() - started)
+
+        sensors.submit_files_backfill = timed_submit
     # A context from the instance's ref, as the code server builds one for every evaluation.
     context = dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=None, definitions=defs, resources=resources)
     baseline = _rss_bytes()
@@ -347,6 +376,7 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
         result = sensor(context)  # the evaluation function, as the tests call it
         evaluated = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        unregistered = _backfill_targets_unregistered(instance)
         register_cpu = time.process_time()
         register_seconds = _apply_like_tests(instance, result)
         register_cpu = time.process_time() - register_cpu
@@ -363,10 +393,12 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
         dagster_check = f"REJECTED: {type(exc).__name__}: {str(exc).splitlines()[0][:110]}"
     resolve_seconds = time.perf_counter() - started
     registered = {name: len(instance.get_dynamic_partitions(name)) for name in ("data_files", "metadata_files")}
-    instance.dispose()
 
     # The sensor daemon's way of applying the same requests (one existence query per key, then the
     # insert), on an empty scratch instance: all keys, or the first `daemon_sample` of them.
+    backfills = [(b.backfill_id, b.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets)
+                 for b in instance.get_backfills()]
+    instance.dispose()
     requests = list(result.dynamic_partitions_requests or [])
     all_keys = sum(len(r.partition_keys) for r in requests)
     if daemon_sample and all_keys > daemon_sample:
@@ -396,6 +428,9 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
         "resolve_seconds": resolve_seconds,
         "dagster_check": dagster_check,
         "registered": registered,
+        "backfills": backfills,
+        "backfill_submit_seconds": sum(submit_times),
+        "backfill_unregistered": unregistered,
         "run_requests": [
             {"backfill": r.requires_backfill_daemon(),
              "partitions": (sum(1 for _ in r.asset_graph_subset.iterate_asset_partitions())
@@ -483,7 +518,9 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     from biomarker_assets.backfills import StudyBackfillConfig, launch_study_backfill
 
     instance = dg.DagsterInstance.from_config(home)
-    instance.get_dynamic_partitions("studies")
+    for earlier in instance.get_backfills():  # e.g. the one the catalog tick submitted: not this measurement's
+        if earlier.status == BulkActionStatus.REQUESTED:
+            instance.update_backfill(earlier.with_status(BulkActionStatus.CANCELED))
     context = dg.build_op_context(instance=instance)
     started = time.perf_counter()
     backfill_id = launch_study_backfill(context, StudyBackfillConfig(study=LISTING_STUDY))
@@ -847,7 +884,9 @@ def run_size(n: int, args, workdir: Path) -> dict:
                     print(f"   repeat {i + 1}: catalog {r['seconds']:7.2f} s evaluation + "
                           f"{r['register_seconds']:.2f} s registration (CPU {r['cpu']:.2f} s + moto "
                           f"{r['moto_cpu']:.2f} s); registered {r['registered']}; "
-                          f"requests {r['run_requests']}; peak {_mib(r['peak_rss'])} MiB; "
+                          f"requests {r['run_requests']}; backfills on the instance {r['backfills']} (submitted "
+                          f"in {r['backfill_submit_seconds']:.2f} s, {r['backfill_unregistered']:,} target partitions "
+                          f"not registered at that point); peak {_mib(r['peak_rss'])} MiB; "
                           f"daemon-way registration {daemon}; Dagster: {r['dagster_check']}", flush=True)
             storage.drop(scratch)
             if i < args.repeat - 1:
@@ -1041,6 +1080,14 @@ def results_table(record: dict) -> str:
                  f"evaluation alone: {(s['catalog_eval'] - s['floor']) / n * 1e6:.0f} us/file"])
     rows.append(["catalog result through Dagster's evaluate_tick", cat[0]["dagster_check"], "-",
                  f"{cat[0]['n_run_requests']} run request(s): {cat[0]['run_requests'][:1]}"])
+    if cat[0].get("backfills"):
+        row("catalog: of which the sensor's backfill submission", cat, "backfill_submit_seconds",
+            note=f"{len(cat[0]['backfills'])} backfill of {cat[0]['backfills'][0][1]:,} partitions put on the "
+                 "instance inside the evaluation (submit_files_backfill)")
+        rows.append(["sensor's backfill: targets not yet registered at submission",
+                     f"{statistics.median(r['backfill_unregistered'] for r in cat):,.0f}", "-",
+                     "the sensor daemon registers them after the evaluation; a backfill daemon iteration in between "
+                     "fails the backfill (DagsterAssetBackfillDataLoadError)"])
     row(f"events tick: {NEW_FILES} new files, study has N", ev, "seconds", fmt="{:.3f}",
         note=f"evaluate_tick; {ev[0]['added']} partitions, {ev[0]['n_run_requests']} run requests")
     row("events tick: CPU of the sensor process", ev, "cpu", fmt="{:.3f}")
