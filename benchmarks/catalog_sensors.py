@@ -46,9 +46,11 @@ parent's high-water mark across ``execve`` into a spawned child. Phases:
     with the project's boto3 client, counting keys: the least a listing catalog costs.
 ``catalog``
     the full catalog of the listing study on a new instance with no previous catalog:
-    the ``study_files_listing_sensor`` evaluation function (reads the previous catalog
-    Parquet, lists, matches rules, diffs, writes the new catalog Parquet, returns N
-    partition requests and, above ``BACKFILL_THRESHOLD`` files, one backfill request)
+    the ``study_files_listing_sensor`` evaluation function, tick after tick until its
+    listing pass is complete (each tick lists for at most ``BIOMARKER_LISTING_TICK_SECONDS``,
+    reads the catalog Parquet, diffs the key range it listed, writes the catalog, returns
+    that range's partition requests and, above ``BACKFILL_THRESHOLD`` files, submits one
+    backfill); the total over the ticks and the longest tick are reported
     plus the partition registration applied as the tests apply it (one
     ``add_dynamic_partitions`` per 10,000-key request). Floor and catalog alternate
     every repeat; the ratio is reported as a ratio of medians, per adjacent pair, and
@@ -65,8 +67,10 @@ parent's high-water mark across ``execve`` into a spawned child. Phases:
     10 messages) timed separately. ``--tick-repeat`` times (7), alternating ABBA with the
     same tick of the reference study.
 ``listing tick``
-    10 new files arrive in the listing study (N cataloged); one
-    ``study_files_listing_sensor.evaluate_tick``, its result applied as the daemon does.
+    10 new files arrive in the listing study (N cataloged); ``study_files_listing_sensor.evaluate_tick``
+    until its listing pass ends (one tick lists for at most ``BIOMARKER_LISTING_TICK_SECONDS``,
+    20 s by default, then resumes next tick), each result applied as the daemon does; the
+    pass total and its longest tick are reported.
 ``backfill``
     on a copy of the instance: the ``backfill_study`` job's op (``launch_study_backfill``,
     invoked directly: the study's partitions, ``PartitionBackfill.from_asset_graph_subset``,
@@ -368,18 +372,33 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
 
         sensors.submit_files_backfill = timed_submit
     # A context from the instance's ref, as the code server builds one for every evaluation.
-    context = dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=None, definitions=defs, resources=resources)
+    # The listing pass spans ticks (BIOMARKER_LISTING_TICK_SECONDS each): evaluate until it completes.
     baseline = _rss_bytes()
+    cursor, results, tick_seconds = None, [], []
+    cpu, register_cpu, register_seconds, unregistered = 0.0, 0.0, 0.0, 0
     with _profiled(profile_path):
-        cpu = time.process_time()
-        started = time.perf_counter()
-        result = sensor(context)  # the evaluation function, as the tests call it
-        evaluated = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        unregistered = _backfill_targets_unregistered(instance)
-        register_cpu = time.process_time()
-        register_seconds = _apply_like_tests(instance, result)
-        register_cpu = time.process_time() - register_cpu
+        while True:
+            context = dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
+                                              resources=resources)
+            cpu_started = time.process_time()
+            started = time.perf_counter()
+            one = sensor(context)  # the evaluation function, as the tests call it
+            tick_seconds.append(time.perf_counter() - started)
+            cpu += time.process_time() - cpu_started
+            unregistered += _backfill_targets_unregistered(instance)
+            cpu_started = time.process_time()
+            register_seconds += _apply_like_tests(instance, one)
+            register_cpu += time.process_time() - cpu_started
+            results.append(one)
+            cursor = one.cursor
+            if LISTING_STUDY not in json.loads(cursor).get("listing", {}):
+                break
+    evaluated = sum(tick_seconds)
+    result = dg.SensorResult(
+        run_requests=[r for one in results for r in one.run_requests or []],
+        dynamic_partitions_requests=[r for one in results for r in one.dynamic_partitions_requests or []],
+        cursor=cursor,
+    )
     peak = _peak_rss_bytes()
 
     # Dagster's own step after the function (SensorDefinition.evaluate_tick): resolve/validate run requests.
@@ -417,7 +436,10 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
         for r in (result.dynamic_partitions_requests or [])]))
 
     return {
-        "seconds": evaluated,
+        "seconds": evaluated,  # all the ticks of the pass
+        "ticks": len(tick_seconds),
+        "max_tick_seconds": max(tick_seconds),
+        "tick_seconds": tick_seconds,
         "cpu": cpu + register_cpu,  # evaluation + registration, this process
         "register_seconds": register_seconds,
         "register_daemon_keys": sampled,
@@ -485,14 +507,20 @@ def tick_child(home: str, which: str, cursor: str | None, log_path: str, profile
 
     with _profiled(profile_path):
         data, evaluated, applied, cpu = one_tick(cursor)
+        ticks = [(data, evaluated, applied, cpu)]
+        # listing: a pass may span ticks (BIOMARKER_LISTING_TICK_SECONDS each); the 10 files are seen by its end
+        while which == "listing" and LISTING_STUDY in json.loads(ticks[-1][0].cursor).get("listing", {}):
+            ticks.append(one_tick(ticks[-1][0].cursor))
     out = {
-        "seconds": evaluated,
-        "cpu": cpu,
-        "apply_seconds": applied["seconds"],
-        "added": applied["added"],
-        "n_run_requests": len(data.run_requests or []),
+        "seconds": sum(t[1] for t in ticks),
+        "ticks": len(ticks),
+        "max_tick_seconds": max(t[1] for t in ticks),
+        "cpu": sum(t[3] for t in ticks),
+        "apply_seconds": sum(t[2]["seconds"] for t in ticks),
+        "added": sum(t[2]["added"] for t in ticks),
+        "n_run_requests": sum(len(t[0].run_requests or []) for t in ticks),
         "skip": data.skip_message,
-        "cursor": data.cursor,
+        "cursor": ticks[-1][0].cursor,
     }
     if which == "events":
         follow, follow_seconds, _, _ = one_tick(data.cursor)  # deletes the messages the first tick registered
@@ -881,7 +909,8 @@ def run_size(n: int, args, workdir: Path) -> dict:
                     daemon = (f"{r['register_daemon_seconds']:.1f} s"
                               + (f" (extrapolated from {r['register_daemon_keys']:,} keys: "
                                  f"{r['register_daemon_seconds_sample']:.1f} s)" if r["register_daemon_extrapolated"] else ""))
-                    print(f"   repeat {i + 1}: catalog {r['seconds']:7.2f} s evaluation + "
+                    print(f"   repeat {i + 1}: catalog {r['seconds']:7.2f} s evaluation in {r['ticks']} tick(s) "
+                          f"(longest {r['max_tick_seconds']:.2f} s) + "
                           f"{r['register_seconds']:.2f} s registration (CPU {r['cpu']:.2f} s + moto "
                           f"{r['moto_cpu']:.2f} s); registered {r['registered']}; "
                           f"requests {r['run_requests']}; backfills on the instance {r['backfills']} (submitted "
@@ -936,7 +965,8 @@ def run_size(n: int, args, workdir: Path) -> dict:
             r = _measured(moto, tick_child, home, "listing", listing_cursor, log, None)
             listing_cursor = r["cursor"]
             listings.append(r)
-            print(f"   repeat {i + 1}: listing tick {r['seconds']:6.2f} s (+{r['apply_seconds']:.3f} s apply); "
+            print(f"   repeat {i + 1}: listing pass {r['seconds']:6.2f} s in {r['ticks']} tick(s), longest "
+                  f"{r['max_tick_seconds']:.2f} s (+{r['apply_seconds']:.3f} s apply); "
                   f"{r['added']} partitions, {r['n_run_requests']} runs; peak {_mib(r['peak_rss'])} MiB", flush=True)
             next_number += NEW_FILES
 
@@ -1007,7 +1037,9 @@ def summary(record: dict) -> dict:
         r["total_daemon_seconds"] = r["seconds"] + r["register_daemon_seconds"]
     paired = [c["total_seconds"] / f["seconds"] for c, f in zip(cat, record["floor"])]
     ticks = [record["events_tick"], record["listing_tick"]]
-    max_tick = max([_med(cat, "seconds"), *(_med(t, "seconds") for t in ticks)])
+    # one evaluation: the longest tick of a listing pass, the events tick
+    max_tick = max([_med(cat, "max_tick_seconds"), _med(record["events_tick"], "seconds"),
+                    _med(record["listing_tick"], "max_tick_seconds")])
     return {
         "floor": floor,
         "catalog_eval": _med(cat, "seconds"),
@@ -1054,8 +1086,11 @@ def results_table(record: dict) -> str:
     row("floor: bare paginated list_objects_v2 of raw/", fl, "seconds",
         note=f"{fl[0]['listed']:,} keys in {fl[0]['pages']} pages")
     row("floor: CPU, client + moto", fl, "work_cpu", note="boto3 in the child + moto's server process")
-    row("catalog: listing sensor evaluation", cat, "seconds",
-        note="read catalog, list, match, diff, write catalog Parquet, build requests")
+    row("catalog: listing sensor evaluations (whole pass)", cat, "seconds",
+        note=(f"{cat[0]['ticks']} tick(s) of <= BIOMARKER_LISTING_TICK_SECONDS of listing each: read catalog, list, "
+              "match, diff the listed key range, write catalog Parquet, build requests"))
+    row("catalog: longest single tick of the pass", cat, "max_tick_seconds",
+        note="what Dagster's sensor timeout applies to")
     row("catalog: partition registration", cat, "register_seconds",
         note=f"{sum(cat[0]['registered'].values()):,} keys, add_dynamic_partitions per 10,000-key request "
              "(as the tests apply it)")
@@ -1107,8 +1142,10 @@ def results_table(record: dict) -> str:
         note="10 observations (report_runless_asset_event) + 10 partitions, the daemon's way")
     row("events: next tick (deletes the 10 messages)", ev, "next_seconds", fmt="{:.3f}",
         note=f"queue after: {[r['queued_after'] for r in ev]}")
-    row(f"listing tick: {NEW_FILES} new files, study has N", li, "seconds",
-        note=f"evaluate_tick; {li[0]['added']} partitions, {li[0]['n_run_requests']} run requests")
+    row(f"listing pass: {NEW_FILES} new files, study has N", li, "seconds",
+        note=(f"evaluate_tick until the pass ends ({li[0]['ticks']} tick(s)); {li[0]['added']} partitions, "
+              f"{li[0]['n_run_requests']} run requests"))
+    row("listing pass: longest single tick", li, "max_tick_seconds")
     row("listing tick: CPU, sensor process + moto", li, "work_cpu")
     row("listing tick: applying its result", li, "apply_seconds", fmt="{:.3f}")
     well = SENSOR_TIMEOUT_S * WELL_UNDER
@@ -1157,7 +1194,7 @@ def compare_table(records: list[dict]) -> str:
         rb = [r[key] for r in large["events_tick"]]
         lines.append(f"| {label} | {statistics.median(ra):.3f} ({min(ra):.3f}-{max(ra):.3f}) | "
                      f"{statistics.median(rb):.3f} ({min(rb):.3f}-{max(rb):.3f}) | {_verdict(ra, rb)} |")
-    for label, key in [("listing tick, 10 new files (s)", "listing_tick"), ("catalog total (s)", "catalog_total"),
+    for label, key in [("listing pass, 10 new files (s)", "listing_tick"), ("catalog total (s)", "catalog_total"),
                        ("floor (s)", "floor"), ("backfill runs/s", "runs_per_second")]:
         a, b = summary(small)[key], summary(large)[key]
         lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.2f}x |")

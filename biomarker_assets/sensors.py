@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from biomarker_assets.backfills import STUDY_TAG  # noqa: F401 (re-exported: the tag people configure)
 from biomarker_assets.backfills import ASSET_FOR_KIND, study_tags, submit_files_backfill
 from biomarker_assets.biomarkers.processing import mark_input_removed
-from biomarker_assets.catalog.scanning import CatalogEntry, chunks, diff_catalogs, entry_for, list_study, read_catalog, write_catalog
+from biomarker_assets.catalog.listing_pass import ListingProgress, listing_step
+from biomarker_assets.catalog.scanning import CatalogEntry, chunks, entry_for
 from biomarker_assets.config.loading import ConfigError, ConfigNotFound, LoadedConfig
 from biomarker_assets.jobs import biomarkers_job, configs_job, metadata_job, summary_job
 from biomarker_assets.metadata.cleaning import RECORD_FIELD
@@ -38,6 +39,9 @@ SENSOR_INTERVAL_S = int(os.environ.get("BIOMARKER_SENSOR_INTERVAL", "30"))
 # More files than this in one tick become one backfill (throttled by the backfill daemon)
 # instead of one run request each: validating 100,000 run requests would overrun the tick.
 BACKFILL_THRESHOLD = int(os.environ.get("BIOMARKER_BACKFILL_THRESHOLD", "200"))
+# A listing tick stops taking pages after this long and resumes next tick (Dagster gives a
+# sensor evaluation 60 s by default; the rest covers the catalog write and the requests).
+LISTING_TICK_SECONDS = float(os.environ.get("BIOMARKER_LISTING_TICK_SECONDS", "20"))
 EVENTS_PER_TICK = int(os.environ.get("BIOMARKER_EVENTS_PER_TICK", "2000"))
 # Messages stay invisible until the tick after the one that registered them deletes them.
 EVENTS_VISIBILITY_S = int(os.environ.get("BIOMARKER_EVENTS_VISIBILITY", "300"))
@@ -59,6 +63,8 @@ class _Cursor(BaseModel):
     after_metadata: int = 0
     after_biomarkers: int = 0
     waiting: dict[str, _Waiting] = Field(default_factory=dict)  # partition -> what it waits for
+    listing: dict[str, ListingProgress] = Field(default_factory=dict)  # study -> its unfinished listing pass
+    listing_next: str | None = None  # the study the next listing tick starts with
 
     @classmethod
     def load(cls, raw: str | None) -> "_Cursor":
@@ -200,7 +206,16 @@ def study_files_listing_sensor(
     run_requests: list[dg.RunRequest] = []
     partition_requests: list = []
     observations: list[dg.AssetObservation] = []
-    for study in context.instance.get_dynamic_partitions(studies.name):
+    deadline = time.monotonic() + LISTING_TICK_SECONDS
+    known = context.instance.get_dynamic_partitions(studies.name)
+    cursor.listing = {study: progress for study, progress in cursor.listing.items() if study in known}
+    # Round robin from the study the last tick stopped in, so one large study cannot starve the others.
+    start = known.index(cursor.listing_next) if cursor.listing_next in known else 0
+    cursor.listing_next = None
+    for position, study in enumerate(known[start:] + known[:start]):
+        if position and time.monotonic() >= deadline:
+            cursor.listing_next = study
+            break
         try:
             loaded = _load_study(study, study_store)
         except (ConfigNotFound, ConfigError, BucketMissing) as problem:
@@ -208,22 +223,32 @@ def study_files_listing_sensor(
             continue
         cursor.problems.pop(study, None)
         if loaded.config.discovery.mode != "listing":
+            cursor.listing.pop(study, None)
             continue
         started = time.monotonic()
-        previous = read_catalog(loaded)
-        current, listed = list_study(loaded.config, study_store)
-        changes = diff_catalogs(previous, current)
-        if not (changes.new or changes.changed or changes.removed):
-            continue
-        write_catalog(study_store, loaded, current)
+        step = listing_step(loaded, study_store, cursor.listing.get(study), deadline)
+        changes = step.changes
         partition_requests += _registration(changes.to_process)
         partition_requests += _removals(context, loaded, changes.removed)
         observations += _raw_observations(changes.changed)
         run_requests += _run_requests(context, study, changes.to_process)
-        context.log.info(
-            f"{study}: listed {listed} object(s) in {time.monotonic() - started:.1f} s: {len(changes.new)} new, "
-            f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged"
-        )
+        progress = step.progress
+        if step.complete:
+            cursor.listing.pop(study, None)
+            where = (f"pass complete: {progress.listed} object(s) in {progress.ticks} tick(s) over "
+                     f"{time.time() - progress.started_at:.0f} s, {step.cataloged} cataloged")
+        else:
+            cursor.listing[study] = progress
+            cursor.listing_next = study
+            where = (f"pass continues next tick after {progress.start_after!r} "
+                     f"(prefix {progress.prefix_index + 1} of {len(progress.prefixes)}, {progress.listed} listed so far)")
+        if changes.new or changes.changed or changes.removed or not step.complete or progress.ticks > 1:
+            context.log.info(
+                f"{study}: listed {step.listed} object(s) in {time.monotonic() - started:.1f} s: {len(changes.new)} new, "
+                f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged; {where}"
+            )
+        if not step.complete:
+            break
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=partition_requests,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import time
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -17,6 +19,7 @@ from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.partition_keys import file_partition_key, parse_file_partition_key
 from biomarker_assets.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import StudyStore
 from biomarker_assets import sensors
 from biomarker_assets.sensors import DATA_VERSION_TAG
 
@@ -33,9 +36,9 @@ def upload_config(study: str, bucket: str, **changes) -> dict:
     return config
 
 
-def tick(sensor, instance, cursor=None):
+def tick(sensor, instance, cursor=None, resources=None):
     """One evaluation, applied to the instance the way the sensor daemon applies it."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=RESOURCES)
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources or RESOURCES)
     result = sensor(context)
     if isinstance(result, dg.SkipReason):
         return result, [], cursor
@@ -114,6 +117,99 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     assert after == {o["Key"] for o in listed}  # every result object is still there
     record = json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())
     assert record["input_removed_at"] and record["input"]["key"] == "raw/lumbar/DM001_V1_lumbar.npz"
+
+
+# A listing pass split across ticks: 2 objects a page, and every tick's time is up after its first page.
+PAGED = {**RESOURCES, "study_store": StudyStore(list_page_size=2)}
+
+
+def _pass_ticks(instance, cursor, study="sensed"):
+    """Ticks until the study's listing pass completes: [(registered keys, run request keys)], cursor."""
+    ticks = []
+    while True:
+        result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+        added = [k for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)
+                 for k in r.partition_keys]
+        removed = [k for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+                   for k in r.partition_keys]
+        ticks.append((added, removed, [r.partition_key for r in requests]))
+        assert len(ticks) < 50
+        if study not in json.loads(cursor)["listing"]:
+            return ticks, cursor
+
+
+def _lumbar(n: int) -> str:
+    return f"raw/lumbar/DM{n:03d}_V1_lumbar.npz"
+
+
+def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position(study, instance, monkeypatch):
+    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+    s3 = study
+    for n in range(7):
+        s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
+
+    ticks, cursor = _pass_ticks(instance, None)
+    assert len(ticks) == 4  # pages of 2, 2, 2, 1
+    assert [len(added) for added, _, _ in ticks] == [2, 2, 2, 1]
+    expected = [file_partition_key("sensed", _lumbar(n)) for n in range(7)]
+    assert [k for _, _, requested in ticks for k in requested] == expected  # each file once, in key order
+    assert sorted(instance.get_dynamic_partitions(data_files.name)) == sorted(expected)
+    catalog = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")["Body"].read()))
+    assert catalog.column("key").to_pylist() == [_lumbar(n) for n in range(7)]
+
+    # second pass: one tick in, change things behind and ahead of where it stands
+    result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+    assert requests == [] and json.loads(cursor)["listing"]["sensed"]["start_after"] == _lumbar(1)
+    s3.delete_object(Bucket=BUCKET, Key=_lumbar(0))  # behind: seen by the next pass
+    s3.delete_object(Bucket=BUCKET, Key=_lumbar(5))  # ahead
+    s3.put_object(Bucket=BUCKET, Key=_lumbar(3), Body=b"v2")  # ahead, changed
+    s3.put_object(Bucket=BUCKET, Key=_lumbar(9), Body=b"v1")  # ahead, new
+    ticks, cursor = _pass_ticks(instance, cursor)
+    assert sorted(k for _, _, requested in ticks for k in requested) == [
+        file_partition_key("sensed", _lumbar(3)), file_partition_key("sensed", _lumbar(9))]
+    assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", _lumbar(5))]
+
+    ticks, cursor = _pass_ticks(instance, cursor)  # third pass: the removal behind, and nothing else
+    assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", _lumbar(0))]
+    assert [k for added, _, requested in ticks for k in added + requested] == []
+    assert sorted(instance.get_dynamic_partitions(data_files.name)) == sorted(
+        file_partition_key("sensed", _lumbar(n)) for n in (1, 2, 3, 4, 6, 9))
+
+
+def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them(study, instance, monkeypatch):
+    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+    s3 = study
+    for n in range(3):
+        s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
+    s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
+    _, cursor = _pass_ticks(instance, None)
+    assert len(instance.get_dynamic_partitions(metadata_files.name)) == 1
+
+    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)  # a pass under way
+    upload_config("sensed", BUCKET, prefixes=["raw/lumbar/"])
+    ticks, cursor = _pass_ticks(instance, cursor)
+    assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", "raw/metadata/subjects.csv")]
+    assert instance.get_dynamic_partitions(metadata_files.name) == []
+    assert len(instance.get_dynamic_partitions(data_files.name)) == 3
+    assert [k for added, _, requested in ticks for k in added + requested] == []
+
+
+def test_a_large_study_does_not_starve_the_next_one(study, instance, monkeypatch):
+    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+    s3 = study
+    for n in range(6):
+        s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
+    s3.create_bucket(Bucket="other-study")
+    upload_config("other", "other-study")
+    instance.add_dynamic_partitions(studies.name, ["other"])
+    s3.put_object(Bucket="other-study", Key=_lumbar(0), Body=b"v1")
+
+    order, cursor = [], None
+    for _ in range(5):
+        result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+        order.append(sorted({parse_file_partition_key(r.partition_key)[0] for r in requests}))
+    # "sensed" (first) takes three ticks for its 6 files, then "other" has its turn before "sensed" again
+    assert order == [["sensed"], ["sensed"], ["sensed"], ["other"], []]
 
 
 def test_missing_config_and_bucket_are_reported_once(study, instance):

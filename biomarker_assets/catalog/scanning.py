@@ -104,28 +104,45 @@ def catalog_uri(loaded: LoadedConfig) -> str:
     return f"s3://{loaded.config.output_bucket}/{catalog_key(loaded)}"
 
 
-def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, CatalogEntry]) -> None:
-    ordered = [entries[k] for k in sorted(entries)]
+def catalog_table(entries) -> pa.Table:
+    """Catalog rows (any iterable of entries) as an Arrow table in key order."""
+    ordered = sorted(entries, key=lambda entry: entry.key)
     # Column by column, not dataclasses.asdict per row: asdict deep-copies each row (about 20 us a file).
     columns = {name: [getattr(entry, name) for entry in ordered] for name in CATALOG_SCHEMA.names}
-    table = pa.Table.from_pydict(columns, schema=CATALOG_SCHEMA)
+    return pa.Table.from_pydict(columns, schema=CATALOG_SCHEMA)
+
+
+def catalog_entries(table: pa.Table) -> dict[str, CatalogEntry]:
+    return {row["key"]: CatalogEntry(**row) for row in table.to_pylist()}
+
+
+def write_catalog_table(store: StudyStore, loaded: LoadedConfig, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     store.put_bytes(buffer.getvalue(), loaded.config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet")
 
 
-def read_catalog(loaded: LoadedConfig) -> dict[str, CatalogEntry]:
-    """The last catalog written for the study; empty when there is none yet."""
+def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, CatalogEntry]) -> None:
+    write_catalog_table(store, loaded, catalog_table(entries.values()))
+
+
+def read_catalog_table(loaded: LoadedConfig) -> pa.Table:
+    """The last catalog written for the study; an empty table when there is none yet."""
     try:
         body = aws_client("s3").get_object(Bucket=loaded.config.output_bucket, Key=catalog_key(loaded))["Body"].read()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}
+            return CATALOG_SCHEMA.empty_table()
         raise
     table = pq.read_table(io.BytesIO(body))
     if table.schema.names != CATALOG_SCHEMA.names:  # written by an older version: treat as new
-        return {}
-    return {row["key"]: CatalogEntry(**row) for row in table.to_pylist()}
+        return CATALOG_SCHEMA.empty_table()
+    return table.cast(CATALOG_SCHEMA)
+
+
+def read_catalog(loaded: LoadedConfig) -> dict[str, CatalogEntry]:
+    """The last catalog written for the study by key; empty when there is none yet."""
+    return catalog_entries(read_catalog_table(loaded))
 
 
 @dataclass
@@ -138,6 +155,13 @@ class CatalogDiff:
     @property
     def to_process(self) -> list[CatalogEntry]:
         return [*self.new, *self.changed]
+
+
+    def extend(self, other: CatalogDiff) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.removed += other.removed
+        self.unchanged += other.unchanged
 
 
 def diff_catalogs(previous: dict[str, CatalogEntry], current: dict[str, CatalogEntry]) -> CatalogDiff:
