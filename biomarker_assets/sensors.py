@@ -120,6 +120,11 @@ def _run_requests(context: dg.SensorEvaluationContext, study: str, entries: list
     versions, so a tick re-run after a crash does not submit it twice.
     """
     if len(entries) > BACKFILL_THRESHOLD:
+        # Registered now, not after the evaluation: a backfill daemon iteration that saw the backfill
+        # before the sensor daemon added its partitions would fail it (DagsterAssetBackfillDataLoadError).
+        # The same keys in the tick's partition requests are then skipped as existing.
+        for request in _registration(entries):
+            context.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
         pairs = sorted((e.kind, e.partition_key) for e in entries)
         version = hashlib.sha256("\n".join(f"{e.partition_key}@{e.etag}" for e in entries).encode()).hexdigest()
         backfill_id = submit_files_backfill(

@@ -371,12 +371,14 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
     monkeypatch.setattr(sensors, "BACKFILL_THRESHOLD", 5)
     for number in range(12):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
-    _, requests, _ = tick(sensors.study_files_listing_sensor, instance)
-    assert requests == []
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES)
+    result = sensors.study_files_listing_sensor(context)  # evaluated, not yet applied by the sensor daemon
+    assert list(result.run_requests) == []
     [backfill] = instance.get_backfills()
-    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
     targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
-    assert targeted == set(instance.get_dynamic_partitions(data_files.name)) and len(targeted) == 12
+    # already registered, so a backfill daemon iteration before the sensor daemon applies the tick can load it
+    assert targeted <= set(instance.get_dynamic_partitions(data_files.name)) and len(targeted) == 12
+    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
     # the same tick again (the daemon died before storing its cursor): no second backfill
     instance.delete_dynamic_partition(data_files.name, sorted(targeted)[0])
     aws_client("s3").delete_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")
