@@ -373,7 +373,7 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
     context = dg.build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES)
     result = sensors.study_files_listing_sensor(context)  # evaluated, not yet applied by the sensor daemon
-    assert list(result.run_requests) == []
+    assert list(result.run_requests) == [] and list(result.dynamic_partitions_requests) == []
     [backfill] = instance.get_backfills()
     targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
     # already registered, so a backfill daemon iteration before the sensor daemon applies the tick can load it
