@@ -20,8 +20,12 @@ from botocore.exceptions import ClientError
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from pydantic import BaseModel, Field
 
-from biomarker_assets.backfills import STUDY_TAG  # noqa: F401 (re-exported: the tag people configure)
-from biomarker_assets.backfills import ASSET_FOR_KIND, study_tags, submit_files_backfill
+from biomarker_assets.backfills import (
+    ASSET_FOR_KIND,
+    STUDY_TAG,  # noqa: F401 (re-exported: the tag people configure)
+    study_tags,
+    submit_files_backfill,
+)
 from biomarker_assets.biomarkers.processing import mark_input_removed
 from biomarker_assets.catalog.listing_pass import ListingProgress, listing_step
 from biomarker_assets.catalog.scanning import CatalogEntry, chunks, entry_for
@@ -67,7 +71,7 @@ class _Cursor(BaseModel):
     listing_next: str | None = None  # the study the next listing tick starts with
 
     @classmethod
-    def load(cls, raw: str | None) -> "_Cursor":
+    def load(cls, raw: str | None) -> _Cursor:
         return cls.model_validate_json(raw) if raw else cls()
 
     def dump(self) -> str:
@@ -356,7 +360,7 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
             continue
         cursor.pending_deletes[queue_url] = [m["ReceiptHandle"] for m in messages]
         touched: dict[str, tuple[LoadedConfig, list[CatalogEntry], list[CatalogEntry]]] = {}
-        for (bucket, key), _record in _latest_records(messages, context.log).items():
+        for bucket, key in _latest_records(messages, context.log):
             loaded = next((c for c in loaded_configs if c.config.bucket == bucket
                            and any(key.startswith(p) for p in c.config.prefixes)), None)
             if loaded is None:

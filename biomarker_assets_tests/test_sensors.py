@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from biomarker_assets import settings
+from biomarker_assets import sensors, settings
 from biomarker_assets.definitions import defs
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
@@ -20,7 +20,6 @@ from biomarker_assets.partition_keys import file_partition_key, parse_file_parti
 from biomarker_assets.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets import sensors
 from biomarker_assets.sensors import DATA_VERSION_TAG
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
@@ -158,7 +157,7 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
     assert catalog.column("key").to_pylist() == [_lumbar(n) for n in range(7)]
 
     # second pass: one tick in, change things behind and ahead of where it stands
-    result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
     assert requests == [] and json.loads(cursor)["listing"]["sensed"]["start_after"] == _lumbar(1)
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(0))  # behind: seen by the next pass
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(5))  # ahead
@@ -206,7 +205,7 @@ def test_a_large_study_does_not_starve_the_next_one(study, instance, monkeypatch
 
     order, cursor = [], None
     for _ in range(5):
-        result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+        _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
         order.append(sorted({parse_file_partition_key(r.partition_key)[0] for r in requests}))
     # "sensed" (first) takes three ticks for its 6 files, then "other" has its turn before "sensed" again
     assert order == [["sensed"], ["sensed"], ["sensed"], ["other"], []]
@@ -239,11 +238,23 @@ ODD_NAMES = [
 ]
 
 
-def test_odd_keys_round_trip_to_the_right_object(study, instance):
+@pytest.mark.parametrize("page_size", [1000, 1], ids=["one-page", "a-tick-per-key"])
+def test_odd_keys_round_trip_to_the_right_object(study, instance, monkeypatch, page_size):
     assert len(ODD_NAMES[-1]) > 900
     for number, key in enumerate(ODD_NAMES):
         study.put_object(Bucket=BUCKET, Key=key, Body=f"object {number}".encode())
-    tick(sensors.study_files_listing_sensor, instance)
+    # one key a page and a tick a page: every odd key is a StartAfter and a range bound once
+    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+    resources = {**RESOURCES, "study_store": StudyStore(list_page_size=page_size)}
+    cursor, requested = None, []
+    for _ in range(2):  # two whole passes: the second finds nothing new, changed or removed
+        while True:
+            result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, resources)
+            requested += [r.partition_key for r in requests]
+            assert not [r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+            if "sensed" not in json.loads(cursor)["listing"]:
+                break
+    assert sorted(requested) == sorted(file_partition_key("sensed", key) for key in ODD_NAMES)
     partitions = instance.get_dynamic_partitions(data_files.name)
     assert len(partitions) == len(ODD_NAMES)
     for partition in partitions:
