@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +33,29 @@ def aws(moto_url):
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
     create_project_resources()
     return moto_url
+
+
+class _ImportRecorder:
+    """A meta-path finder that records every import attempt and finds nothing."""
+
+    def __init__(self):
+        self.names: list[str] = []
+
+    def find_spec(self, name, path=None, target=None):
+        self.names.append(name)
+        return None
+
+
+@pytest.fixture
+def record_imports(monkeypatch):
+    """Call it to start recording: returns the list of every module name looked up from then on."""
+
+    def start() -> list[str]:
+        recorder = _ImportRecorder()
+        monkeypatch.setattr(sys, "meta_path", [recorder, *sys.meta_path])
+        return recorder.names
+
+    return start
 
 
 @pytest.fixture

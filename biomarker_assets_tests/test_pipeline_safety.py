@@ -32,17 +32,6 @@ EVIL = {
 }
 
 
-class _ImportRecorder:
-    """A meta-path finder that records every import attempt and finds nothing."""
-
-    def __init__(self):
-        self.names: list[str] = []
-
-    def find_spec(self, name, path=None, target=None):
-        self.names.append(name)
-        return None
-
-
 def config_for(study: str, extra_step: dict | None) -> dict:
     config = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
     config.update(study=study, bucket=f"{study}-data")
@@ -65,14 +54,15 @@ def importable_sentinel(tmp_path, monkeypatch):
     return marker
 
 
-def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_import(aws, instance, importable_sentinel, monkeypatch):
+def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_import(
+    aws, instance, importable_sentinel, record_imports
+):
     s3 = aws_client("s3")
     for study, (extra, _) in {"good-study": (None, None), **EVIL}.items():
         body = yaml.safe_dump(config_for(study, extra)).encode()
         s3.put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=body)
     assert SENTINEL not in sys.modules
-    recorder = _ImportRecorder()
-    monkeypatch.setattr(sys, "meta_path", [recorder, *sys.meta_path])
+    attempted = record_imports()
 
     result = dg.materialize([study_configs], instance=instance, resources=RESOURCES)
 
@@ -80,7 +70,7 @@ def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_impor
     # nothing named by a config was imported, or even looked for
     assert SENTINEL not in sys.modules and f"skdh.{SENTINEL}" not in sys.modules
     assert not importable_sentinel.exists()
-    assert not [n for n in recorder.names if SENTINEL in n], recorder.names
+    assert not [n for n in attempted if SENTINEL in n], attempted
     # the valid study registers; each bad one is one invalid_config message naming its step
     assert instance.get_dynamic_partitions(studies.name) == ["good-study"]
     messages = {m["study"]: m for m in drain_messages()}

@@ -212,17 +212,6 @@ def test_pipeline_digest_is_canonical():
 # ------------------------------------------------------------------ allow-list
 
 
-class _ImportRecorder:
-    """A meta-path finder that records every import attempt (and finds nothing)."""
-
-    def __init__(self):
-        self.names: list[str] = []
-
-    def find_spec(self, name, path=None, target=None):
-        self.names.append(name)
-        return None
-
-
 _MISSING_MODULES = ["antigravity", "this", "skdh.no_such_module_xyz", "biomarker_assets.skdh_processes.no_such_xyz",
                     "biomarker_assets_evil_xyz"]
 
@@ -258,12 +247,11 @@ BAD_STEPS = [
 
 
 @pytest.mark.parametrize("bad, expected", BAD_STEPS, ids=[str(i) for i in range(len(BAD_STEPS))])
-def test_allow_list_rejects_without_importing(bad, expected, monkeypatch):
+def test_allow_list_rejects_without_importing(bad, expected, record_imports):
     spec = copy.deepcopy(runner.GAIT_PIPELINE_SPEC)
     spec["Steps"].insert(2, bad)
     before = {m for m in _MISSING_MODULES if m in sys.modules}
-    recorder = _ImportRecorder()
-    monkeypatch.setattr(sys, "meta_path", [recorder, *sys.meta_path])
+    attempted = record_imports()
 
     problems = runner.validate_pipeline_spec(spec)
     with pytest.raises(runner.PipelineSpecError) as err:
@@ -274,7 +262,7 @@ def test_allow_list_rejects_without_importing(bad, expected, monkeypatch):
     assert err.value.problems == problems
     assert {m for m in _MISSING_MODULES if m in sys.modules} == before
     watched = {bad.get("package"), f"{bad.get('package')}.{bad.get('module')}", *_MISSING_MODULES}
-    assert not watched & set(recorder.names), recorder.names
+    assert not watched & set(attempted), attempted
 
 
 def test_spec_level_problems():

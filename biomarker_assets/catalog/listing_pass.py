@@ -24,7 +24,7 @@ from biomarker_assets.catalog.scanning import (
     catalog_entries,
     catalog_table,
     diff_catalogs,
-    entry_for,
+    list_prefix,
     read_catalog_table,
     write_catalog_table,
 )
@@ -68,27 +68,6 @@ def _outside_prefixes(keys: pa.ChunkedArray, prefixes: list[str]) -> pa.ChunkedA
     return pc.invert(inside)
 
 
-def _list_range(loaded: LoadedConfig, store: StudyStore, prefix: str, start_after: str | None, deadline: float):
-    """Matched entries from ``start_after`` on; stops after the first page past the deadline.
-
-    Returns (entries, objects listed, last key listed or None when the prefix was listed to its end).
-    """
-    config = loaded.config
-    entries: dict[str, CatalogEntry] = {}
-    listed, last_key = 0, None
-    for objects, more in store.list_pages(config.bucket, prefix, start_after):
-        for obj in objects:
-            entry = entry_for(config, obj["Key"], obj["Size"], obj["ETag"], obj["LastModified"])
-            if entry is not None:
-                entries[entry.key] = entry
-        listed += len(objects)
-        if objects:
-            last_key = objects[-1]["Key"]
-        if more and last_key is not None and time.monotonic() >= deadline:
-            return entries, listed, last_key
-    return entries, listed, None
-
-
 def listing_step(
     loaded: LoadedConfig, store: StudyStore, progress: ListingProgress | None, deadline: float
 ) -> ListingStep:
@@ -103,7 +82,7 @@ def listing_step(
     changes, listed, dirty, complete = CatalogDiff(), 0, False, False
     while True:
         prefix = prefixes[progress.prefix_index]
-        current, count, last_key = _list_range(loaded, store, prefix, progress.start_after, deadline)
+        current, count, last_key = list_prefix(loaded.config, store, prefix, progress.start_after, deadline)
         listed += count
         in_range = _in_range(table.column("key"), prefix, progress.start_after, last_key)
         diff = diff_catalogs(catalog_entries(table.filter(in_range)), current)

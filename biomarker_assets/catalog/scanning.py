@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -83,16 +85,36 @@ def entry_for(config: StudyConfig, key: str, size: int, etag: str, last_modified
     )
 
 
+def list_prefix(
+    config: StudyConfig, store: StudyStore, prefix: str, start_after: str | None = None, deadline: float = math.inf
+) -> tuple[dict[str, CatalogEntry], int, str | None]:
+    """Matched objects from ``start_after`` on, by key; stops after the first page past ``deadline``.
+
+    Returns (entries, objects listed, last key listed, or None when the prefix was listed to its end).
+    """
+    entries: dict[str, CatalogEntry] = {}
+    listed, last_key = 0, None
+    for objects, more in store.list_pages(config.bucket, prefix, start_after):
+        for obj in objects:
+            entry = entry_for(config, obj["Key"], obj["Size"], obj["ETag"], obj["LastModified"])
+            if entry is not None:
+                entries[entry.key] = entry
+        listed += len(objects)
+        if objects:
+            last_key = objects[-1]["Key"]
+        if more and last_key is not None and time.monotonic() >= deadline:
+            return entries, listed, last_key
+    return entries, listed, None
+
+
 def list_study(config: StudyConfig, store: StudyStore) -> tuple[dict[str, CatalogEntry], int]:
     """Matched objects under the study's prefixes by key, and how many objects were listed."""
     entries: dict[str, CatalogEntry] = {}
     listed = 0
     for prefix in config.prefixes:
-        for obj in store.list_objects(config.bucket, prefix):
-            listed += 1
-            entry = entry_for(config, obj["Key"], obj["Size"], obj["ETag"], obj["LastModified"])
-            if entry is not None:
-                entries[entry.key] = entry
+        found, count, _ = list_prefix(config, store, prefix)
+        entries.update(found)
+        listed += count
     return entries, listed
 
 

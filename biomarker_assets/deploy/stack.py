@@ -226,15 +226,10 @@ def deploy(
             action = f"update (now {existing['StackStatus']})" if existing else "create"
             out(f"template valid (capabilities {validation.get('Capabilities', [])}); would {action} {env.stack_name}")
             return 0
+        stack_args = dict(StackName=env.stack_name, TemplateBody=body, Parameters=parameters,
+                          Capabilities=["CAPABILITY_IAM"], Tags=tags)
         if existing is None:
-            cfn.create_stack(
-                StackName=env.stack_name,
-                TemplateBody=body,
-                Parameters=parameters,
-                Capabilities=["CAPABILITY_IAM"],
-                Tags=tags,
-                EnableTerminationProtection=env.termination_protection,
-            )
+            cfn.create_stack(**stack_args, EnableTerminationProtection=env.termination_protection)
             waiter, verb = "stack_create_complete", "created"
         else:
             status = existing["StackStatus"]
@@ -246,13 +241,7 @@ def deploy(
                 out(f"deploy: {env.stack_name} is {status}; wait for it to finish")
                 return 1
             try:
-                cfn.update_stack(
-                    StackName=env.stack_name,
-                    TemplateBody=body,
-                    Parameters=parameters,
-                    Capabilities=["CAPABILITY_IAM"],
-                    Tags=tags,
-                )
+                cfn.update_stack(**stack_args)
             except ClientError as exc:
                 if NO_UPDATES not in str(exc):
                     raise

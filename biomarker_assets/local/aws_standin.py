@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from contextlib import contextmanager
 from collections.abc import Iterator
 
@@ -49,6 +50,18 @@ def moto_server(port: int | None = None) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def print_exports_and_wait(last_line: str) -> None:
+    """What another shell needs to reach the stand-in, then block until Ctrl-C."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        print(f"  export {key}={os.environ[key]}")
+    print(last_line)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def create_project_resources() -> dict[str, str]:

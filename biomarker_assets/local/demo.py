@@ -19,7 +19,12 @@ from pathlib import Path
 import dagster as dg
 
 from biomarker_assets import settings
-from biomarker_assets.local.aws_standin import create_project_resources, drain_messages, moto_server
+from biomarker_assets.local.aws_standin import (
+    create_project_resources,
+    drain_messages,
+    moto_server,
+    print_exports_and_wait,
+)
 from biomarker_assets.partitions import data_files, metadata_files, studies
 from biomarker_assets.report import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
@@ -207,14 +212,8 @@ def _seeded_standin(port: int | None, samples: Path | None):
 def serve_local_aws(port: int = 5000, samples: Path | None = None) -> int:
     context, url = _seeded_standin(port, samples)
     print(f"local AWS stand-in with the demo study at {url}. In another shell:")
-    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        print(f"  export {key}={os.environ[key]}")
-    print("Ctrl-C stops it.")
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        print_exports_and_wait("Ctrl-C stops it.")
     finally:
         context.__exit__(None, None, None)
     return 0

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from biomarker_assets.local.aws_standin import FAKE_CREDENTIALS
+from biomarker_assets.local.aws_standin import FAKE_CREDENTIALS, print_exports_and_wait
 from biomarker_assets.resources.aws import aws_client
 
 log = logging.getLogger(__name__)
@@ -462,14 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         aws_client("ecs").create_cluster(clusterName=args.cluster)
         with FakeFargate(args.cluster, enforce_memory=not args.no_memory_limit) as fargate:
             print(f"moto at {url}; cluster {args.cluster}; network {network}; task logs in {fargate.log_dir}")
-            for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-                print(f"  export {key}={os.environ[key]}")
-            print("Register task definitions and launch tasks against it; Ctrl-C stops.")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            print_exports_and_wait("Register task definitions and launch tasks against it; Ctrl-C stops.")
     return 0
 
 
