@@ -196,8 +196,13 @@ def study_configs_sensor(context: dg.SensorEvaluationContext, study_store: Study
     if current == cursor.config_etags:
         return dg.SkipReason("no study config changed")
     cursor.config_etags = current
-    digest = ",".join(f"{k}={v}" for k, v in sorted(current.items()))
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"configs:{hash(digest)}")], cursor=cursor.dump())
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=_configs_run_key(current))], cursor=cursor.dump())
+
+
+def _configs_run_key(etags: dict[str, str]) -> str:
+    """The same for the same configs in any process (``hash()`` of a str is salted per process)."""
+    digest = ",".join(f"{k}={v}" for k, v in sorted(etags.items()))
+    return f"configs:{hashlib.sha256(digest.encode()).hexdigest()[:16]}"
 
 
 # ---------------------------------------------------------------- listing mode

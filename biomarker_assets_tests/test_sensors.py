@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 
 import dagster as dg
@@ -395,6 +398,14 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
     aws_client("s3").delete_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")
     tick(sensors.study_files_listing_sensor, instance)
     assert len(instance.get_backfills()) == 1
+
+
+def test_config_run_key_is_the_same_in_every_process():
+    """A tick retried by a restarted code server must request the same run key, or Dagster runs it twice."""
+    code = "from biomarker_assets.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
+    keys = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2")}
+    assert len(keys) == 1, keys
 
 
 def test_new_config_triggers_discovery_once(aws, instance):
