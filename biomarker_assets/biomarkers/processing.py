@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
 
 from biomarker_assets import __version__, settings
 from biomarker_assets.config.loading import LoadedConfig
 from biomarker_assets.config.schema import StudyConfig
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import object_bytes
 from biomarker_assets.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -66,17 +66,13 @@ def results_prefix(config: StudyConfig, pipeline_name: str, key: str) -> str:
 def mark_input_removed(config: StudyConfig, pipeline_name: str, key: str) -> str | None:
     """Results stay; their provenance now says the input version no longer exists. Returns the record's URI."""
     record_key = results_prefix(config, pipeline_name, key) + PROVENANCE_FILE
-    s3 = aws_client("s3")
-    try:
-        body = s3.get_object(Bucket=config.output_bucket, Key=record_key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None  # never processed: nothing to mark
-        raise
+    body = object_bytes(config.output_bucket, record_key)
+    if body is None:
+        return None  # never processed: nothing to mark
     record = ProvenanceRecord.model_validate_json(body)
     if record.input_removed_at is None:
         record.input_removed_at = utc_now()
-        s3.put_object(Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(),
+        aws_client("s3").put_object(Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(),
                       ContentType="application/json")
     return f"s3://{config.output_bucket}/{record_key}"
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from biomarker_assets.catalog.scanning import (
     CatalogDiff,
-    CatalogEntry,
     catalog_entries,
     catalog_table,
     diff_catalogs,

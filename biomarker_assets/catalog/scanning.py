@@ -15,14 +15,12 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
 
 from biomarker_assets.catalog.matching import classify, filename_fields
 from biomarker_assets.config.loading import LoadedConfig
 from biomarker_assets.config.schema import StudyConfig
 from biomarker_assets.partition_keys import file_partition_key
-from biomarker_assets.resources.aws import aws_client
-from biomarker_assets.resources.study_store import StudyStore
+from biomarker_assets.resources.study_store import StudyStore, object_bytes
 
 CATALOG_FOLDER = "_catalog"
 # SQLite rejects statements with more than 32,766 variables; Dagster's partition insert uses one per key.
@@ -150,21 +148,13 @@ def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, Ca
 
 def read_catalog_table(loaded: LoadedConfig) -> pa.Table:
     """The last catalog written for the study; an empty table when there is none yet."""
-    try:
-        body = aws_client("s3").get_object(Bucket=loaded.config.output_bucket, Key=catalog_key(loaded))["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return CATALOG_SCHEMA.empty_table()
-        raise
+    body = object_bytes(loaded.config.output_bucket, catalog_key(loaded))
+    if body is None:
+        return CATALOG_SCHEMA.empty_table()
     table = pq.read_table(io.BytesIO(body))
     if table.schema.names != CATALOG_SCHEMA.names:  # written by an older version: treat as new
         return CATALOG_SCHEMA.empty_table()
     return table.cast(CATALOG_SCHEMA)
-
-
-def read_catalog(loaded: LoadedConfig) -> dict[str, CatalogEntry]:
-    """The last catalog written for the study by key; empty when there is none yet."""
-    return catalog_entries(read_catalog_table(loaded))
 
 
 @dataclass

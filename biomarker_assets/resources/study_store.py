@@ -18,6 +18,16 @@ class BucketMissing(LookupError):
     pass
 
 
+def object_bytes(bucket: str, key: str) -> bytes | None:
+    """The object's body, or None when there is no such key (state files not written yet)."""
+    try:
+        return aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
 class StudyStore(ConfigurableResource):
     """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written."""
 

@@ -6,7 +6,6 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
 
 from biomarker_assets import __version__
 from biomarker_assets.biomarkers.assets import file_biomarkers
@@ -15,10 +14,9 @@ from biomarker_assets.config.loading import LoadedConfig
 from biomarker_assets.partition_keys import parse_file_partition_key
 from biomarker_assets.partitions import studies
 from biomarker_assets.report import markdown_table
-from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Notifier
-from biomarker_assets.resources.study_store import StudyStore
+from biomarker_assets.resources.study_store import StudyStore, object_bytes
 from biomarker_assets.summary.rows import SUMMARY_ROWS_FILE, SUMMARY_SCHEMA
 
 SUBJECT_COLUMNS = pa.schema([("height_m", pa.float64()), ("weight_kg", pa.float64()), ("sex", pa.string()),
@@ -33,13 +31,8 @@ def summary_key(loaded: LoadedConfig) -> str:
 
 
 def _read_parquet(bucket: str, key: str) -> pa.Table | None:
-    try:
-        body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
-    return pq.read_table(io.BytesIO(body))
+    body = object_bytes(bucket, key)
+    return None if body is None else pq.read_table(io.BytesIO(body))
 
 
 def _changed_files(instance: dg.DagsterInstance, study: str, after: int) -> tuple[dict[str, str], int]:
