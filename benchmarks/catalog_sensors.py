@@ -29,7 +29,7 @@ tick phase are real HTTP PUTs, so their events come from moto's notification pat
 Every measurement runs in its own freshly spawned child process against a persistent
 Dagster instance: SQLite in a folder with the repository's ``dagster.yaml`` (queued run
 coordinator: runs stay queued), or with ``--storage postgres`` one database per instance
-on a throwaway local PostgreSQL (``biomarker_assets.local.postgres``; the production
+on a throwaway local PostgreSQL (``biomarker_assets_tests.support.postgres``; the production
 instance's storage). Times are wall times measured inside the child around the work
 only, after imports, instance creation, boto3 client creation and job resolution (a
 long-lived code server has those already); the sensor context is built from the
@@ -287,7 +287,7 @@ def _new_instance(dg, home: str, register_studies: bool = True, events_study: st
     """The instance of a home the parent prepared (``Storage.new_home``), with the two studies registered."""
     instance = dg.DagsterInstance.from_config(home)
     if register_studies:
-        from biomarker_assets.partitions import studies
+        from biomarker_assets.defs.partitions import studies
 
         instance.add_dynamic_partitions(studies.name, [LISTING_STUDY, events_study])
     return instance
@@ -319,7 +319,7 @@ def _backfill_targets_unregistered(instance) -> int:
     fails a backfill whose targets do not all exist when it evaluates it."""
     import dagster as dg
 
-    from biomarker_assets.partitions import data_files, metadata_files
+    from biomarker_assets.defs.partitions import data_files, metadata_files
 
     definition = {dg.AssetKey("file_biomarkers"): data_files, dg.AssetKey("subject_metadata"): metadata_files}
     missing = 0
@@ -355,7 +355,7 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
     from dagster._core.scheduler.instigation import DynamicPartitionsRequestResult
     from dagster._serdes import serialize_value
 
-    from biomarker_assets import sensors
+    from biomarker_assets.defs import sensors
 
     instance = _new_instance(dg, home)
     sensor = sensors.study_files_listing_sensor
@@ -469,9 +469,9 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
 def register_events_child(home: str, study: str, count: int, log_path: str, new_instance: bool = False) -> dict:
     """The files of an events study as registered partitions (what its ticks would have added)."""
     dg, _defs, _resources = _dagster_setup(log_path)
-    from biomarker_assets.catalog.scanning import chunks
-    from biomarker_assets.partition_keys import file_partition_key
-    from biomarker_assets.partitions import data_files
+    from biomarker_assets.lib.catalog.scanning import chunks
+    from biomarker_assets.lib.partition_keys import file_partition_key
+    from biomarker_assets.defs.partitions import data_files
 
     instance = _new_instance(dg, home, events_study=study) if new_instance else dg.DagsterInstance.from_config(home)
     keys = [file_partition_key(study, data_key(n)) for n in range(count)]
@@ -487,7 +487,7 @@ def register_events_child(home: str, study: str, count: int, log_path: str, new_
 def tick_child(home: str, which: str, cursor: str | None, log_path: str, profile_path: str | None) -> dict:
     """One evaluate_tick of the events or listing sensor, applied like the daemon; events: also the next tick."""
     dg, defs, resources = _dagster_setup(log_path)
-    from biomarker_assets import sensors
+    from biomarker_assets.defs import sensors
 
     sensor = sensors.study_files_events_sensor if which == "events" else sensors.study_files_listing_sensor
     instance = dg.DagsterInstance.from_config(home)
@@ -543,7 +543,7 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     from dagster._core.workspace.load_target import ModuleTarget
     from dagster._daemon.backfill import execute_backfill_iteration
 
-    from biomarker_assets.backfills import StudyBackfillConfig, launch_study_backfill
+    from biomarker_assets.defs.biomarkers.jobs import StudyBackfillConfig, launch_study_backfill
 
     instance = dg.DagsterInstance.from_config(home)
     for earlier in instance.get_backfills():  # e.g. the one the catalog tick submitted: not this measurement's
@@ -690,7 +690,7 @@ class MotoProcess:
 class Storage:
     """Dagster instance homes: SQLite in the home folder (the repository's local ``dagster.yaml``), or
     one PostgreSQL database per home on a throwaway local server (``--storage postgres``: the
-    production instance's storage, ``biomarker_assets.local.postgres``). Either way the run
+    production instance's storage, ``biomarker_assets_tests.support.postgres``). Either way the run
     coordinator and its limits are the repository's ``dagster.yaml``."""
 
     def __init__(self, kind: str, root: Path):
@@ -701,7 +701,7 @@ class Storage:
 
     def __enter__(self) -> Storage:  # noqa: PYI034
         if self.kind == "postgres":
-            from biomarker_assets.local.postgres import postgres_server
+            from biomarker_assets_tests.support.postgres import postgres_server
 
             self._server = postgres_server()
             self.pg = self._server.__enter__()
@@ -774,7 +774,7 @@ def setup_aws() -> str:
     import yaml
 
     from biomarker_assets import settings
-    from biomarker_assets.config.loading import parse_config
+    from biomarker_assets.lib.study_config.loading import parse_config
     from biomarker_assets.local.aws_standin import create_project_resources
     from biomarker_assets.resources.aws import aws_client
 

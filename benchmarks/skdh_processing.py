@@ -1,7 +1,7 @@
 """Speed and memory of biomarker processing: bare SKDH vs the project's Dagster materialization.
 
 One invocation generates (or reuses) a synthetic wrist recording as an Axivity
-``.cwa`` (:func:`biomarker_assets.local.cwa_writer.write_wrist_cwa`: day/night
+``.cwa`` (:func:`biomarker_assets_tests.support.cwa_writer.write_wrist_cwa`: day/night
 plan, seeded), then for each repeat runs two phases, each in its own freshly
 spawned child process:
 
@@ -159,7 +159,7 @@ def _headline(results: dict) -> dict:
 
 # --------------------------------------------------------------------------- children
 def _generate_child(path: str, days: float, fs: float, seed: int) -> dict:
-    from biomarker_assets.local.cwa_writer import write_wrist_cwa
+    from biomarker_assets_tests.support.cwa_writer import write_wrist_cwa
 
     started = time.perf_counter()
     write_wrist_cwa(path, days=days, fs=fs, seed=seed)
@@ -192,13 +192,13 @@ def _bare_child(path: str, spec: dict, log_path: str) -> dict:
 # (module, attribute, label): project functions the dagster phase times, to show where its time goes
 _TIMED = (
     ("biomarker_assets.resources.study_store", "StudyStore.download", "download"),
-    ("biomarker_assets.biomarkers.assets", "sha256_file", "input sha256"),
-    ("biomarker_assets.biomarkers.assets", "process_local_file", "process_local_file"),
-    ("biomarker_assets.skdh_runner", "run_pipeline", "SKDH run"),
-    ("biomarker_assets.skdh_runner", "results_to_tables", "tables + Parquet"),
-    ("biomarker_assets.skdh_runner", "write_results", "tables + Parquet"),
-    ("biomarker_assets.biomarkers.processing", "overview_png", "overview plot"),
-    ("biomarker_assets.biomarkers.processing", "overview_pngs", "overview plot"),
+    ("biomarker_assets.defs.biomarkers.assets", "sha256_file", "input sha256"),
+    ("biomarker_assets.defs.biomarkers.assets", "process_local_file", "process_local_file"),
+    ("biomarker_assets.lib.skdh.runner", "run_pipeline", "SKDH run"),
+    ("biomarker_assets.lib.skdh.runner", "results_to_tables", "tables + Parquet"),
+    ("biomarker_assets.lib.skdh.runner", "write_results", "tables + Parquet"),
+    ("biomarker_assets.lib.biomarkers.processing", "overview_png", "overview plot"),
+    ("biomarker_assets.lib.biomarkers.processing", "overview_pngs", "overview plot"),
     ("biomarker_assets.resources.study_store", "StudyStore.upload", "upload"),
 )
 BREAKDOWN = ("download", "input sha256", "SKDH run", "tables + Parquet", "overview plot", "provenance etc.", "upload",
@@ -242,9 +242,9 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
     _quiet_stderr(log_path)
     import dagster as dg
 
-    from biomarker_assets.biomarkers.assets import file_biomarkers
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
     from biomarker_assets.definitions import defs
-    from biomarker_assets.partitions import data_files
+    from biomarker_assets.defs.partitions import data_files
 
     resources = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
     timings: dict[str, float] = {}
@@ -321,7 +321,7 @@ def _targets(days: float, fs: float) -> tuple[float, float | None]:
 
 
 def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path: Path) -> dict:
-    from biomarker_assets.partition_keys import file_partition_key
+    from biomarker_assets.lib.partition_keys import file_partition_key
     from biomarker_assets.resources.aws import aws_client
 
     path, gen = _ensure_recording(workdir, days, fs, args.seed, args.regenerate)

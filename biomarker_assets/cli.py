@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _validate_config(args: argparse.Namespace) -> int:
-    from biomarker_assets.config.loading import ConfigError, load_config_file
+    from biomarker_assets.lib.study_config.loading import ConfigError, load_config_file
 
     status = 0
     for path in args.files:
@@ -35,7 +35,7 @@ def _validate_config(args: argparse.Namespace) -> int:
 
 
 def _config_schema(args: argparse.Namespace) -> int:
-    from biomarker_assets.config.loading import json_schema
+    from biomarker_assets.lib.study_config.loading import json_schema
 
     sys.stdout.write(json_schema())
     return 0
@@ -55,9 +55,9 @@ def _parse_inputs(pairs: list[str]) -> dict:
 
 
 def _process_file(args: argparse.Namespace) -> int:
-    from biomarker_assets.biomarkers.processing import ProcessingError, process_local_file
-    from biomarker_assets.catalog.matching import classify, filename_fields
-    from biomarker_assets.config.loading import ConfigError, load_config_file
+    from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
+    from biomarker_assets.lib.catalog.matching import classify, filename_fields
+    from biomarker_assets.lib.study_config.loading import ConfigError, load_config_file
 
     try:
         loaded = load_config_file(args.config)

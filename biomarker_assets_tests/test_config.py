@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from biomarker_assets.cli import main
-from biomarker_assets.config.loading import SCHEMA_PATH, ConfigError, json_schema, parse_config
+from biomarker_assets.lib.study_config.loading import SCHEMA_PATH, ConfigError, json_schema, parse_config
 from biomarker_assets.local.demo import STUDY_FILES
 
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
@@ -106,7 +106,7 @@ def test_exported_json_schema_is_current():
 def test_demo_wrist_pipeline_is_the_tested_wrist_pipeline():
     """demo.yaml spells only non-default parameters; it must build the pipeline test_wrist_recording checks."""
     from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
-    from biomarker_assets.skdh_runner import load_pipeline, spec_from_pipeline
+    from biomarker_assets.lib.skdh.runner import load_pipeline, spec_from_pipeline
 
     demo = parse_config((STUDY_FILES / "demo.yaml").read_text()).config.pipelines["wrist-day"].skdh
     assert spec_from_pipeline(load_pipeline(demo)) == spec_from_pipeline(load_pipeline(WRIST_PIPELINE_SPEC))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import skdh
 
-from biomarker_assets.local.cwa_writer import CwaWriter, cwa_time_code, rate_code, write_cwa, write_wrist_cwa
+from biomarker_assets_tests.support.cwa_writer import CwaWriter, cwa_time_code, rate_code, write_cwa, write_wrist_cwa
 from biomarker_assets.local.wrist_recording import day_seed, generate_wrist_day, generate_wrist_days
 
 TEMP_STEP = 1 / 3.142  # SKDH: C = (raw - 171) / 3.142

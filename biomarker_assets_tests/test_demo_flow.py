@@ -17,9 +17,9 @@ import pytest
 
 from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, run_flow, seed_demo
 from biomarker_assets.local.aws_standin import drain_messages
-from biomarker_assets.partitions import studies
-from biomarker_assets.provenance import sha256_file
-from biomarker_assets.report import file_statuses
+from biomarker_assets.defs.partitions import studies
+from biomarker_assets.lib.provenance import sha256_file
+from biomarker_assets.platform.status import file_statuses
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 
@@ -162,7 +162,7 @@ def test_gait_results_in_s3_equal_skdh_truth(demo, samples):
 def test_cwa_read_from_s3_through_the_project_equals_skdh_truth(demo, samples, tmp_path):
     """The project's download + the study config's reader step give SKDH's ax3 truth (atol 5e-5)."""
     from biomarker_assets.resources.study_store import StudyStore
-    from biomarker_assets.skdh_runner import read_file
+    from biomarker_assets.lib.skdh.runner import read_file
 
     store = StudyStore()
     local = tmp_path / "DM002_V1_wrist.cwa"
@@ -204,7 +204,7 @@ def test_study_summary_has_a_row_per_subject_day_and_gait_bout(demo, samples):
 
 
 def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
-    from biomarker_assets.biomarkers.assets import file_biomarkers
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 
     instance = demo["instance"]
     records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers")),

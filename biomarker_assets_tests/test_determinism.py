@@ -10,15 +10,15 @@ import dagster as dg
 import yaml
 
 from biomarker_assets import settings
-from biomarker_assets.biomarkers.assets import file_biomarkers
-from biomarker_assets.catalog.assets import study_catalog
+from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+from biomarker_assets.defs.catalog.assets import study_catalog
 from biomarker_assets.definitions import defs
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.metadata.assets import subject_metadata
-from biomarker_assets.partition_keys import file_partition_key
-from biomarker_assets.partitions import studies
-from biomarker_assets.provenance import PROVENANCE_FILE
+from biomarker_assets.defs.metadata.assets import subject_metadata
+from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.defs.partitions import studies
+from biomarker_assets.lib.provenance import PROVENANCE_FILE
 from biomarker_assets.resources.aws import aws_client
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from biomarker_assets.config.schema import FilePattern, MetadataFiles
+from biomarker_assets.lib.study_config.schema import FilePattern, MetadataFiles
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.metadata.cleaning import clean_table, parse_height, read_table
+from biomarker_assets.lib.metadata.cleaning import clean_table, parse_height, read_table
 
 SPEC = MetadataFiles(match=FilePattern(glob="*.csv"))
 

@@ -1,7 +1,7 @@
 import pytest
 from dagster._core.definitions.partitions.utils.base import raise_error_on_invalid_partition_key_substring
 
-from biomarker_assets.partition_keys import (
+from biomarker_assets.lib.partition_keys import (
     decode_key,
     encode_key,
     file_partition_key,

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from biomarker_assets import settings
-from biomarker_assets.catalog.assets import study_configs
+from biomarker_assets.defs.configs.assets import study_configs
 from biomarker_assets.definitions import defs
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.partitions import studies
+from biomarker_assets.defs.partitions import studies
 from biomarker_assets.resources.aws import aws_client
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier")}

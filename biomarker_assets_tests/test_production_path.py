@@ -27,13 +27,14 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 
-from biomarker_assets import run_sizing, settings
+from biomarker_assets import settings
+from biomarker_assets.platform import run_sizing
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.local.fake_ecs import OOM_EXIT_CODE, FakeFargate, create_fargate_network, default_platform_env
-from biomarker_assets.local.postgres import postgres_server
-from biomarker_assets.partition_keys import file_partition_key
-from biomarker_assets.partitions import data_files, studies
+from biomarker_assets_tests.support.fake_ecs import OOM_EXIT_CODE, FakeFargate, create_fargate_network, default_platform_env
+from biomarker_assets_tests.support.postgres import postgres_server
+from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.defs.partitions import data_files, studies
 from biomarker_assets.resources.aws import aws_client
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from skdh.io.apdm import SensorNotFoundError
 
-from biomarker_assets import skdh_runner as runner
-from biomarker_assets.config.loading import parse_config
+from biomarker_assets.lib.skdh import runner
+from biomarker_assets.lib.study_config.loading import parse_config
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets_tests.device_files import (
+from biomarker_assets_tests.support.device_files import (
     APDM_SENSORS,
     EMPATICA_ACCEL_PARAMS,
     write_apdm_h5,

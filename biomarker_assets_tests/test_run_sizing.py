@@ -7,9 +7,9 @@ import pytest
 from botocore.exceptions import ClientError
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 
-from biomarker_assets.partition_keys import file_partition_key
+from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.resources.aws import aws_client
-from biomarker_assets.run_sizing import (
+from biomarker_assets.platform.run_sizing import (
     FARGATE_SIZES,
     MEASURED,
     MEASURED_PROCESS_FLOOR,

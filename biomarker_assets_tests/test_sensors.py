@@ -15,15 +15,16 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from biomarker_assets import sensors, settings
+from biomarker_assets import settings
+from biomarker_assets.defs import sensors
 from biomarker_assets.definitions import defs
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.partition_keys import file_partition_key, parse_file_partition_key
-from biomarker_assets.partitions import data_files, metadata_files, studies
+from biomarker_assets.lib.partition_keys import file_partition_key, parse_file_partition_key
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets.sensors import DATA_VERSION_TAG
+from biomarker_assets.defs.sensors import DATA_VERSION_TAG
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
@@ -99,8 +100,8 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
 
 
 def test_removed_file_keeps_results_and_marks_provenance(study, instance, samples):
-    from biomarker_assets.biomarkers.assets import file_biomarkers
-    from biomarker_assets.metadata.assets import subject_metadata
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+    from biomarker_assets.defs.metadata.assets import subject_metadata
 
     s3 = study
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
@@ -347,8 +348,8 @@ def test_events_duplicates_and_out_of_order(events_study, instance):
 
 
 def test_waiting_file_proceeds_after_metadata_with_one_message(study, instance, samples):
-    from biomarker_assets.biomarkers.assets import file_biomarkers
-    from biomarker_assets.metadata.assets import subject_metadata
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+    from biomarker_assets.defs.metadata.assets import subject_metadata
 
     s3 = study
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM003_V1_lumbar.npz")
@@ -402,7 +403,7 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
 
 def test_config_run_key_is_the_same_in_every_process():
     """A tick retried by a restarted code server must request the same run key, or Dagster runs it twice."""
-    code = "from biomarker_assets.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
+    code = "from biomarker_assets.defs.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
     keys = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True).stdout for seed in ("1", "2")}
     assert len(keys) == 1, keys
@@ -419,7 +420,7 @@ def test_new_config_triggers_discovery_once(aws, instance):
 
 
 def test_backfill_study_targets_exactly_that_studys_files(study, instance):
-    from biomarker_assets.backfills import backfill_study
+    from biomarker_assets.defs.biomarkers.jobs import backfill_study
 
     for number in range(3):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")

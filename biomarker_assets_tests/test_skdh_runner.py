@@ -16,7 +16,7 @@ import skdh
 from skdh.pipeline import TupleSafeLoader
 from skdh.utility.internal import apply_resample
 
-from biomarker_assets import skdh_runner as runner
+from biomarker_assets.lib.skdh import runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES, Resample
 
 def step(process, module, parameters=None, package="skdh", **extra):

@@ -21,11 +21,11 @@ from skdh.io import ReadCwa, ReadNumpyFile
 from skdh.preprocessing import DETACH, AccelThresholdWearDetection, CalibrateAccelerometer, GetDayWindowIndices
 from skdh.sleep import Sleep
 
-from biomarker_assets import skdh_runner as runner
-from biomarker_assets.biomarkers.processing import ProcessingError, process_local_file
-from biomarker_assets.config.loading import ConfigError, parse_config
+from biomarker_assets.lib.skdh import runner
+from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
+from biomarker_assets.lib.study_config.loading import ConfigError, parse_config
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets_tests.device_files import still_postures, write_npz
+from biomarker_assets_tests.support.device_files import still_postures, write_npz
 
 CWA = ("ReadCwa", "io.axivity")
 NPZ = ("ReadNumpyFile", "io.numpy_compressed")

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from biomarker_assets import sensors
-from biomarker_assets.biomarkers.assets import file_biomarkers
+from biomarker_assets.defs import sensors
+from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.metadata.assets import subject_metadata
-from biomarker_assets.partition_keys import file_partition_key
-from biomarker_assets.summary.assets import study_summary
+from biomarker_assets.defs.metadata.assets import subject_metadata
+from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.defs.summary.assets import study_summary
 from biomarker_assets_tests.test_sensors import BUCKET, RESOURCES, study, tick  # noqa: F401 (fixture)
 
 
@@ -47,7 +47,7 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     result, requests, cursor = tick(sensors.study_summary_sensor, instance, cursor)
     assert isinstance(result, dg.SkipReason)  # nothing new: no refresh
 
-    from biomarker_assets.summary.assets import _read_parquet
+    from biomarker_assets.defs.summary.assets import _read_parquet
 
     table = _read_parquet(BUCKET, "results/_summary/study_summary.parquet").to_pylist()
     heights = {r["subject"]: r["height_m"] for r in table}

@@ -15,7 +15,7 @@ def main() -> int:
     from dagster_postgres import PostgresRunStorage  # the production storage
 
     import biomarker_assets.definitions  # what every run worker loads
-    from biomarker_assets.run_sizing import SizedEcsRunLauncher  # the production run launcher
+    from biomarker_assets.platform.run_sizing import SizedEcsRunLauncher  # the production run launcher
 
     assert skdh.__version__ == version("scikit-digital-health") == "0.17.18", skdh.__version__
     assert SizedEcsRunLauncher and PostgresRunStorage and biomarker_assets.definitions.defs

@@ -25,8 +25,8 @@ from biomarker_assets.local.aws_standin import (
     moto_server,
     print_exports_and_wait,
 )
-from biomarker_assets.partitions import data_files, metadata_files, studies
-from biomarker_assets.report import file_statuses, format_table, status_table
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
+from biomarker_assets.platform.status import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
 
 DEMO_STUDY = "demo"

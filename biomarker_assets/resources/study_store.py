@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 
 from biomarker_assets import settings
-from biomarker_assets.config.loading import LoadedConfig, load_config_from_s3
+from biomarker_assets.lib.study_config.loading import LoadedConfig, load_config_from_s3
 from biomarker_assets.resources.aws import aws_client
 
 

@@ -1,0 +1,199 @@
+"""Per-file biomarkers (the Step Functions "File Processing" workflow)."""
+
+
+import base64
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import dagster as dg
+
+from biomarker_assets import __version__
+from biomarker_assets.lib.skdh.runner import SKDH_VERSION
+from biomarker_assets.lib.biomarkers.processing import (
+    ProcessingError,
+    data_version,
+    process_local_file,
+    results_prefix,
+)
+from biomarker_assets.lib.biomarkers import quality
+from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
+from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
+from biomarker_assets.platform.study_files import resolve_file
+from biomarker_assets.defs.metadata.assets import subject_metadata
+from biomarker_assets.lib.partition_keys import parse_file_partition_key
+from biomarker_assets.defs.partitions import data_files
+from biomarker_assets.platform.status import latest_outcome
+from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
+from biomarker_assets.resources.metadata_table import MetadataTable
+from biomarker_assets.resources.notifier import Kind, Notifier
+from biomarker_assets.resources.study_store import StudyStore
+
+raw_data_file = dg.AssetSpec(
+    "raw_data_file",
+    partitions_def=data_files,
+    group_name="raw_files",
+    kinds={"s3"},
+    description="A wearable-sensor file in a study bucket, as delivered.",
+)
+
+# Results change when the project or SKDH changes; pipelines and configs are in the data version.
+CODE_VERSION = f"{__version__}+skdh{SKDH_VERSION}"
+STATUS_PROCESSED, STATUS_WAITING, STATUS_FAILED = "processed", "waiting", "failed"
+
+
+def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
+    """Waiting and failed files leave an observation, so the UI and reports show why."""
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            metadata={"status": status, "reason": reason, **extra},
+        )
+    )
+
+
+def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """(status, reason) of this partition's latest outcome, so repeated outcomes are not re-notified."""
+    latest = latest_outcome(context.instance, context.asset_key, context.partition_key)
+    if latest is None or latest.asset_observation is None:
+        return None
+    meta = latest.asset_observation.metadata
+    return (getattr(meta.get("status"), "value", None), getattr(meta.get("reason"), "value", None))
+
+
+# A multi_asset with one spec, because only can_subset makes the QC check outputs optional:
+# a waiting file yields neither a materialization nor check results.
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "file_biomarkers",
+            group_name="biomarkers",
+            partitions_def=data_files,
+            deps=[raw_data_file, dg.AssetDep(subject_metadata, partition_mapping=dg.AllPartitionMapping())],
+            kinds={"python", "s3", "parquet"},
+            tags={"biomarker_assets/stage": "skdh"},
+            code_version=CODE_VERSION,
+            description="SKDH biomarkers for one file, uploaded with a provenance record; waits while "
+            "requirements are unmet.",
+            skippable=True,
+        )
+    ],
+    check_specs=quality.check_specs("file_biomarkers"),
+    can_subset=True,
+)
+def file_biomarkers(
+    context: dg.AssetExecutionContext,
+    study_store: StudyStore,
+    metadata_table: MetadataTable,
+    notifier: Notifier,
+):
+    """SKDH biomarkers for one file, uploaded with a provenance record; waits while requirements are unmet."""
+    try:
+        yield from _process_data_file(context, study_store, metadata_table, notifier)
+    except dg.Failure as exc:
+        _status(context, STATUS_FAILED, exc.description or str(exc))
+        raise
+    except Exception as exc:  # anything unforeseen still ends as a recorded, notified failure
+        reason = f"{type(exc).__name__}: {exc}"
+        study, key = parse_file_partition_key(context.partition_key)
+        notifier.send(Kind.PROCESSING_FAILED, study, key, reason)
+        _status(context, STATUS_FAILED, reason)
+        raise
+
+
+def _process_data_file(context, study_store, metadata_table, notifier):
+    file = resolve_file(context.partition_key, "data", study_store, notifier)
+    config = file.loaded.config
+    pipeline_name = file.match.rule.pipeline
+    pipeline_cfg = config.pipelines[pipeline_name]
+
+    check = check_logistics(config, file.key)
+    if check.met:
+        subject_record = metadata_table.get_subject(file.study, check.fields["subject"])
+        check_processing(check, pipeline_cfg, subject_record)
+    if not check.met:
+        reason = "; ".join(check.unmet)
+        if previous_status(context) != (STATUS_WAITING, reason):  # one message when waiting starts, not per retry
+            notifier.send(Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name)
+        context.log.warning(f"{file.uri} waits: {reason}")
+        _status(
+            context,
+            STATUS_WAITING,
+            reason,
+            subject=check.fields.get("subject", ""),
+            missing_subject_fields=check.missing_subject_fields,
+        )
+        return
+
+    prefix = results_prefix(config, pipeline_name, file.key)
+    with tempfile.TemporaryDirectory(prefix="biomarkers-") as tmp:
+        local = Path(tmp) / "input" / PurePosixPath(file.key).name
+        local.parent.mkdir()
+        context.log.info(f"downloading {file.uri} ({file.head['ContentLength']:,} bytes)")
+        study_store.download(file.bucket, file.key, local, file.head.get("VersionId"))
+        input_record = file.input_record(sha256_file(local))
+        try:
+            result = process_local_file(
+                local,
+                loaded=file.loaded,
+                pipeline_name=pipeline_name,
+                inputs=check.inputs,
+                out_dir=Path(tmp) / "results",
+                input_record=input_record,
+                partition_key=context.partition_key,
+                run_id=context.run_id,
+                file_fields=check.fields,
+            )
+        except ProcessingError as exc:
+            notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        for warning in result.warnings:
+            context.log.warning(f"SKDH: {warning}")
+        for output in result.provenance.outputs:
+            output.uri = f"s3://{config.output_bucket}/{prefix}{output.uri}"
+        # Rewrite with the S3 URIs now that they are known; the checksums are of the uploaded bytes.
+        result.provenance_file.write_text(result.provenance.to_json())
+        for path in [*result.result_files, result.provenance_file]:
+            study_store.upload(path, config.output_bucket, prefix + path.name)
+        context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{prefix}")
+
+    headline = {k: v for k, v in result.headline.items() if v is not None}
+    version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
+    checks = quality.evaluate(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
+    failing = quality.failed(checks)
+    if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
+        notifier.send(Kind.QC_FAILED, file.study, file.uri, "; ".join(f"{c.check_name}: {c.description}" for c in checks
+                      if not c.passed), checks=failing, pipeline=pipeline_name)
+    yield dg.MaterializeResult(
+        metadata={
+            "status": STATUS_PROCESSED,
+            "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}"),
+            "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PROVENANCE_FILE}"),
+            "subject": check.fields.get("subject", ""),
+            "skdh_warnings": len(result.warnings),
+            **{f"fields/{k}": v for k, v in check.fields.items()},
+            **{f"biomarker/{k}": float(v) for k, v in headline.items()},
+            **({"overview": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PLOT_FILE}")}
+               if any(p.name == PLOT_FILE for p in result.result_files) else {}),
+            **({"overview_thumbnail": dg.MetadataValue.md(
+                f"![overview](data:image/png;base64,{base64.b64encode(result.thumbnail).decode()})")}
+               if result.thumbnail else {}),
+            "fs": result.fs,
+            "qc_failed": failing,
+            **result.provenance.dagster_metadata(),
+        },
+        data_version=dg.DataVersion(version),
+        check_results=[c for c in checks
+                       if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys],
+    )
+
+
+def _previous_qc(context: dg.AssetExecutionContext) -> tuple[str, list[str]] | None:
+    record = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not record:
+        return None
+    materialization = record[0].asset_materialization
+    failing = materialization.metadata.get("qc_failed")
+    return materialization.tags.get("dagster/data_version"), list(failing.value) if failing else []

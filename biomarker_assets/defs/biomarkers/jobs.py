@@ -1,0 +1,47 @@
+"""Jobs of the biomarkers step: one file's biomarkers, and every file of one study as one backfill.
+
+Backfilling a study from the UI: Jobs > backfill_study > Launchpad > study > Launch. Dagster's UI
+selects dynamic partitions one by one or by range, with no pattern filter (dagster#7101, #15405),
+and a study's files are not one range once files arrive over time. ``backfill_study`` puts one
+backfill on the instance for exactly the study's files, tagged with the study so per-study run
+limits apply to its runs.
+"""
+
+import dagster as dg
+
+from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+from biomarker_assets.defs.partitions import data_files
+from biomarker_assets.platform.backfills import ASSET_FOR_KIND, submit_files_backfill
+
+biomarkers_job = dg.define_asset_job("process_data_file", selection=[file_biomarkers], partitions_def=data_files)
+
+
+class StudyBackfillConfig(dg.Config):
+    study: str
+    only_not_processed: bool = False  # skip files whose biomarkers are already materialized
+
+
+@dg.op
+def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillConfig) -> str:
+    asset_key = ASSET_FOR_KIND["data"]
+    instance = context.instance
+    partitions = [p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith(f"{config.study}/")]
+    if config.only_not_processed:
+        done = instance.get_materialized_partitions(asset_key)
+        partitions = [p for p in partitions if p not in done]
+    if not partitions:
+        raise dg.Failure(f"study {config.study!r} has no {'unprocessed ' if config.only_not_processed else ''}"
+                         "data files: catalog it first (job catalog_study)")
+    backfill_id = submit_files_backfill(
+        instance, config.study, [("data", p) for p in partitions],
+        title=f"biomarkers for every file of study {config.study}",
+        description=f"{len(partitions)} file(s), launched by run {context.run_id}",
+    )
+    context.log.info(f"backfill {backfill_id}: {len(partitions)} file(s) of study {config.study}")
+    context.add_output_metadata({"backfill_id": backfill_id, "files": len(partitions)})
+    return backfill_id
+
+
+@dg.job(description="Backfill file_biomarkers for every file of one study (config: study).")
+def backfill_study():
+    launch_study_backfill()

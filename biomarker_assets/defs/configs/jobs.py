@@ -1,0 +1,7 @@
+"""Jobs of the config step."""
+
+import dagster as dg
+
+from biomarker_assets.defs.configs.assets import study_configs
+
+configs_job = dg.define_asset_job("discover_studies", selection=[study_configs])

@@ -1,0 +1,87 @@
+"""Reading study configs from YAML text, files and the config bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from biomarker_assets.lib.study_config.schema import StudyConfig
+from biomarker_assets.resources.aws import aws_client
+
+SCHEMA_PATH = Path(__file__).with_name("study_config.schema.json")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; ``errors`` has one line per problem, each with its path."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.source = source
+        self.errors = errors
+        super().__init__(f"invalid study config {source}:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+class ConfigNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: StudyConfig
+    digest: str  # sha256 of the file's bytes: provenance names exactly what was read
+    source: str
+
+
+def _format_location(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(document)"
+
+
+def parse_config(text: str | bytes, source: str = "<string>") -> LoadedConfig:
+    raw = text.encode() if isinstance(text, str) else text
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"(document): not valid YAML: {exc}"]) from exc
+    if not isinstance(document, dict):
+        raise ConfigError(source, ["(document): must be a mapping of fields"])
+    try:
+        config = StudyConfig.model_validate(document)
+    except ValidationError as exc:
+        errors = [f"{_format_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(source, errors) from None
+    return LoadedConfig(config=config, digest=hashlib.sha256(raw).hexdigest(), source=source)
+
+
+def load_config_file(path: str | Path) -> LoadedConfig:
+    return parse_config(Path(path).read_bytes(), str(path))
+
+
+def config_key(prefix: str, study: str) -> str:
+    return f"{prefix}{study}.yaml"
+
+
+def load_config_from_s3(bucket: str, prefix: str, study: str) -> LoadedConfig:
+    key = config_key(prefix, study)
+    try:
+        body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "NoSuchBucket", "404"):
+            raise ConfigNotFound(f"no study config at s3://{bucket}/{key} ({code})") from exc
+        raise
+    loaded = parse_config(body, f"s3://{bucket}/{key}")
+    if loaded.config.study != study:
+        raise ConfigError(loaded.source, [f"study: {loaded.config.study!r} does not match file name {study!r}"])
+    return loaded
+
+
+def json_schema() -> str:
+    return json.dumps(StudyConfig.model_json_schema(), indent=2, sort_keys=True) + "\n"
