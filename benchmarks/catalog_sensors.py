@@ -345,8 +345,14 @@ def floor_child(bucket: str, prefixes: list[str], log_path: str) -> dict:
             pages += 1
             listed += len(page.get("Contents", []))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "cpu": time.process_time() - cpu, "listed": listed, "pages": pages,
-            "peak_rss": _peak_rss_bytes(), "baseline_rss": baseline}
+    return {
+        "seconds": seconds,
+        "cpu": time.process_time() - cpu,
+        "listed": listed,
+        "pages": pages,
+        "peak_rss": _peak_rss_bytes(),
+        "baseline_rss": baseline,
+    }
 
 
 def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: int, profile_path: str | None) -> dict:
@@ -363,6 +369,7 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
     submit_times: list[float] = []
     submit = getattr(sensors, "submit_files_backfill", None)
     if submit is not None:
+
         def timed_submit(*args, **kwargs):
             started = time.perf_counter()
             try:
@@ -378,8 +385,9 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
     cpu, register_cpu, register_seconds, unregistered = 0.0, 0.0, 0.0, 0
     with _profiled(profile_path):
         while True:
-            context = dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
-                                              resources=resources)
+            context = dg.build_sensor_context(
+                instance_ref=instance.get_ref(), cursor=cursor, definitions=defs, resources=resources
+            )
             cpu_started = time.process_time()
             started = time.perf_counter()
             one = sensor(context)  # the evaluation function, as the tests call it
@@ -415,25 +423,39 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
 
     # The sensor daemon's way of applying the same requests (one existence query per key, then the
     # insert), on an empty scratch instance: all keys, or the first `daemon_sample` of them.
-    backfills = [(b.backfill_id, b.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets)
-                 for b in instance.get_backfills()]
+    backfills = [
+        (b.backfill_id, b.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets)
+        for b in instance.get_backfills()
+    ]
     instance.dispose()
     requests = list(result.dynamic_partitions_requests or [])
     all_keys = sum(len(r.partition_keys) for r in requests)
     if daemon_sample and all_keys > daemon_sample:
         first = requests[0]
-        requests = [first.__class__(partitions_def_name=first.partitions_def_name,
-                                    partition_keys=list(first.partition_keys[:daemon_sample]))]
+        requests = [
+            first.__class__(
+                partitions_def_name=first.partitions_def_name, partition_keys=list(first.partition_keys[:daemon_sample])
+            )
+        ]
     sampled = sum(len(r.partition_keys) for r in requests)
     scratch = _new_instance(dg, scratch_home, register_studies=False)
     scratch.get_dynamic_partitions("data_files")  # storage created/migrated before timing
     daemon = _apply_like_daemon(scratch, dg.SensorResult(dynamic_partitions_requests=requests))
     scratch.dispose()
     # What the daemon would store on the tick for all keys (DynamicPartitionsRequestResult per request).
-    tick_bytes = len(serialize_value([
-        DynamicPartitionsRequestResult(r.partitions_def_name, added_partitions=list(r.partition_keys),
-                                       deleted_partitions=None, skipped_partitions=[])
-        for r in (result.dynamic_partitions_requests or [])]))
+    tick_bytes = len(
+        serialize_value(
+            [
+                DynamicPartitionsRequestResult(
+                    r.partitions_def_name,
+                    added_partitions=list(r.partition_keys),
+                    deleted_partitions=None,
+                    skipped_partitions=[],
+                )
+                for r in (result.dynamic_partitions_requests or [])
+            ]
+        )
+    )
 
     return {
         "seconds": evaluated,  # all the ticks of the pass
@@ -454,9 +476,14 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
         "backfill_submit_seconds": sum(submit_times),
         "backfill_unregistered": unregistered,
         "run_requests": [
-            {"backfill": r.requires_backfill_daemon(),
-             "partitions": (sum(1 for _ in r.asset_graph_subset.iterate_asset_partitions())
-                            if r.requires_backfill_daemon() else 1)}
+            {
+                "backfill": r.requires_backfill_daemon(),
+                "partitions": (
+                    sum(1 for _ in r.asset_graph_subset.iterate_asset_partitions())
+                    if r.requires_backfill_daemon()
+                    else 1
+                ),
+            }
             for r in (result.run_requests or [])
         ][:3],
         "n_run_requests": len(result.run_requests or []),
@@ -469,9 +496,9 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
 def register_events_child(home: str, study: str, count: int, log_path: str, new_instance: bool = False) -> dict:
     """The files of an events study as registered partitions (what its ticks would have added)."""
     dg, _defs, _resources = _dagster_setup(log_path)
+    from biomarker_assets.defs.partitions import data_files
     from biomarker_assets.lib.catalog.scanning import chunks
     from biomarker_assets.lib.partition_keys import file_partition_key
-    from biomarker_assets.defs.partitions import data_files
 
     instance = _new_instance(dg, home, events_study=study) if new_instance else dg.DagsterInstance.from_config(home)
     keys = [file_partition_key(study, data_key(n)) for n in range(count)]
@@ -495,8 +522,9 @@ def tick_child(home: str, which: str, cursor: str | None, log_path: str, profile
     baseline = _rss_bytes()
 
     def one_tick(cursor):
-        context = dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor, definitions=defs,
-                                          resources=resources)  # as the code server builds it
+        context = dg.build_sensor_context(
+            instance_ref=instance.get_ref(), cursor=cursor, definitions=defs, resources=resources
+        )  # as the code server builds it
         cpu = time.process_time()
         started = time.perf_counter()
         data = sensor.evaluate_tick(context)  # what the code server runs, under the sensor timeout
@@ -557,8 +585,12 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     n_partitions = backfill.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets
     out = {"submit_seconds": submit_seconds, "partitions": n_partitions, "chunk": chunk}
 
-    target = ModuleTarget(module_name="biomarker_assets.definitions", attribute="defs",
-                          working_directory=str(REPO), location_name="biomarker_assets")
+    target = ModuleTarget(
+        module_name="biomarker_assets.definitions",
+        attribute="defs",
+        working_directory=str(REPO),
+        location_name="biomarker_assets",
+    )
     logger = logging.getLogger("bench.backfill_daemon")
     started = time.perf_counter()
     with create_test_daemon_workspace_context(target, instance) as workspace:
@@ -603,7 +635,8 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
             window_runs=(window_runs - first_runs) if first_at is not None else 0,
             runs_created=instance.get_runs_count() - runs_before,
             runs_per_second=((window_runs - first_runs) / (window_end - first_at))
-            if first_at is not None and window_end > first_at else 0.0,
+            if first_at is not None and window_end > first_at
+            else 0.0,
             iteration_finished=not thread.is_alive(),
             errors=errors_seen[:3],
             samples=samples[:: max(1, len(samples) // 40)],
@@ -660,8 +693,13 @@ class MotoProcess:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-moto", str(self.port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-moto", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
         if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
             raise RuntimeError(f"moto server did not start (see {log_path})")
         from biomarker_assets.local.aws_standin import FAKE_CREDENTIALS
@@ -727,9 +765,18 @@ class Storage:
 
         config = yaml.safe_load((REPO / "dagster.yaml").read_text())
         if db:
-            config["storage"] = {"postgres": {"postgres_db": {
-                "username": self.pg.user, "password": self.pg.password, "hostname": self.pg.host,
-                "port": self.pg.port, "db_name": db, "scheme": "postgresql+psycopg2"}}}
+            config["storage"] = {
+                "postgres": {
+                    "postgres_db": {
+                        "username": self.pg.user,
+                        "password": self.pg.password,
+                        "hostname": self.pg.host,
+                        "port": self.pg.port,
+                        "db_name": db,
+                        "scheme": "postgresql+psycopg2",
+                    }
+                }
+            }
         (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def new_home(self, name: str, template: str | None = None) -> str:
@@ -763,8 +810,13 @@ def study_config(study: str, bucket: str, discovery: dict) -> dict:
     from biomarker_assets.local.demo import STUDY_FILES
 
     config = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
-    config.update(study=study, bucket=bucket, prefixes=[PREFIX], discovery=discovery,
-                  description=f"catalog benchmark ({discovery['mode']} mode)")
+    config.update(
+        study=study,
+        bucket=bucket,
+        prefixes=[PREFIX],
+        discovery=discovery,
+        description=f"catalog benchmark ({discovery['mode']} mode)",
+    )
     config["filename"]["pattern"] = r"(?P<subject>DM\d{6})_(?P<visit>V\d+)_(?P<location>wrist|lumbar)\.(?P<ext>\w+)"
     return config
 
@@ -797,10 +849,15 @@ def enable_events(bucket: str, queue_url: str) -> None:
     """An events bucket's notification configuration: every creation/removal to its queue."""
     from biomarker_assets.resources.aws import aws_client
 
-    arn = aws_client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = aws_client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     aws_client("s3").put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
-            {"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
+        },
+    )
 
 
 def upload(bucket: str, numbers, threads: int) -> float:
@@ -819,7 +876,8 @@ def queue_size(queue_url: str) -> int:
     from biomarker_assets.resources.aws import aws_client
 
     attributes = aws_client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
     return sum(int(v) for v in attributes["Attributes"].values())
 
 
@@ -858,14 +916,22 @@ def run_size(n: int, args, workdir: Path) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     log = str(root / "children.log")
-    record: dict = {"files_per_study": n, "repeat": args.repeat, "seeding": args.seed, "storage": args.storage,
-                    "load_start": os.getloadavg()}
+    record: dict = {
+        "files_per_study": n,
+        "repeat": args.repeat,
+        "seeding": args.seed,
+        "storage": args.storage,
+        "load_start": os.getloadavg(),
+    }
     moto = MotoProcess(root / "moto.log")  # a fresh moto for every size
     storage = Storage(args.storage, root).__enter__()
     try:
         where = f"PostgreSQL at {storage.pg.host}:{storage.pg.port}" if storage.pg else "SQLite"
-        print(f"\n== N = {n:,} files per study; moto (pid {moto.proc.pid}) at {moto.url}; Dagster storage: "
-              f"{where}; children's logs: {log}", flush=True)
+        print(
+            f"\n== N = {n:,} files per study; moto (pid {moto.proc.pid}) at {moto.url}; Dagster storage: "
+            f"{where}; children's logs: {log}",
+            flush=True,
+        )
         queue_urls = setup_aws()
         queue_url, ref_queue_url = queue_urls[EVENTS_QUEUE], queue_urls[REF_QUEUE]
         ref_files = args.events_ref if args.events_ref != n else 0  # same size: nothing to compare
@@ -884,9 +950,12 @@ def run_size(n: int, args, workdir: Path) -> dict:
         objects = sum(count for _, count in seed)
         record["upload"] = {"seconds": seconds, "objects": objects, "events_queued": queued, "moto_rss": moto.rss()}
         how = f"HTTP PUT, {args.threads} threads" if args.seed == "http" else "moto's S3 backend, in its process"
-        print(f"   seeded {objects:,} objects ({n:,} + {n:,} + {ref_files:,} in the reference events study) "
-              f"in {seconds:.1f} s ({objects / seconds:,.0f}/s, {how}); {queued} message(s) purged (the "
-              f"s3:TestEvents); moto RSS {_mib(moto.rss())} MiB", flush=True)
+        print(
+            f"   seeded {objects:,} objects ({n:,} + {n:,} + {ref_files:,} in the reference events study) "
+            f"in {seconds:.1f} s ({objects / seconds:,.0f}/s, {how}); {queued} message(s) purged (the "
+            f"s3:TestEvents); moto RSS {_mib(moto.rss())} MiB",
+            flush=True,
+        )
 
         # ---- floor vs catalog, alternating
         floors, catalogs = [], []
@@ -900,23 +969,32 @@ def run_size(n: int, args, workdir: Path) -> dict:
                 if phase == "floor":
                     r = _measured(moto, floor_child, LISTING_BUCKET, [PREFIX], log)
                     floors.append(r)
-                    print(f"   repeat {i + 1}: floor   {r['seconds']:7.2f} s (CPU {r['cpu']:.2f} s + moto "
-                          f"{r['moto_cpu']:.2f} s); {r['listed']:,} keys, {r['pages']} pages; "
-                          f"peak {_mib(r['peak_rss'])} MiB", flush=True)
+                    print(
+                        f"   repeat {i + 1}: floor   {r['seconds']:7.2f} s (CPU {r['cpu']:.2f} s + moto "
+                        f"{r['moto_cpu']:.2f} s); {r['listed']:,} keys, {r['pages']} pages; "
+                        f"peak {_mib(r['peak_rss'])} MiB",
+                        flush=True,
+                    )
                 else:
                     r = _measured(moto, catalog_child, home, scratch, log, args.daemon_sample, None)
                     catalogs.append(r)
-                    daemon = (f"{r['register_daemon_seconds']:.1f} s"
-                              + (f" (extrapolated from {r['register_daemon_keys']:,} keys: "
-                                 f"{r['register_daemon_seconds_sample']:.1f} s)" if r["register_daemon_extrapolated"] else ""))
-                    print(f"   repeat {i + 1}: catalog {r['seconds']:7.2f} s evaluation in {r['ticks']} tick(s) "
-                          f"(longest {r['max_tick_seconds']:.2f} s) + "
-                          f"{r['register_seconds']:.2f} s registration (CPU {r['cpu']:.2f} s + moto "
-                          f"{r['moto_cpu']:.2f} s); registered {r['registered']}; "
-                          f"requests {r['run_requests']}; backfills on the instance {r['backfills']} (submitted "
-                          f"in {r['backfill_submit_seconds']:.2f} s, {r['backfill_unregistered']:,} target partitions "
-                          f"not registered at that point); peak {_mib(r['peak_rss'])} MiB; "
-                          f"daemon-way registration {daemon}; Dagster: {r['dagster_check']}", flush=True)
+                    daemon = f"{r['register_daemon_seconds']:.1f} s" + (
+                        f" (extrapolated from {r['register_daemon_keys']:,} keys: "
+                        f"{r['register_daemon_seconds_sample']:.1f} s)"
+                        if r["register_daemon_extrapolated"]
+                        else ""
+                    )
+                    print(
+                        f"   repeat {i + 1}: catalog {r['seconds']:7.2f} s evaluation in {r['ticks']} tick(s) "
+                        f"(longest {r['max_tick_seconds']:.2f} s) + "
+                        f"{r['register_seconds']:.2f} s registration (CPU {r['cpu']:.2f} s + moto "
+                        f"{r['moto_cpu']:.2f} s); registered {r['registered']}; "
+                        f"requests {r['run_requests']}; backfills on the instance {r['backfills']} (submitted "
+                        f"in {r['backfill_submit_seconds']:.2f} s, {r['backfill_unregistered']:,} target partitions "
+                        f"not registered at that point); peak {_mib(r['peak_rss'])} MiB; "
+                        f"daemon-way registration {daemon}; Dagster: {r['dagster_check']}",
+                        flush=True,
+                    )
             storage.drop(scratch)
             if i < args.repeat - 1:
                 storage.drop(home)  # keep the last one for the next phases
@@ -926,19 +1004,24 @@ def run_size(n: int, args, workdir: Path) -> dict:
         ref_home = storage.new_home("instance-ref")
         if ref_files:
             _in_child(register_events_child, ref_home, REF_STUDY, ref_files, log, True)
-        print(f"   events study: {n:,} partitions registered directly in {reg['seconds']:.1f} s "
-              f"(data_files now {reg['data_files']:,}); reference events study: {ref_files:,} on its own "
-              f"instance", flush=True)
+        print(
+            f"   events study: {n:,} partitions registered directly in {reg['seconds']:.1f} s "
+            f"(data_files now {reg['data_files']:,}); reference events study: {ref_files:,} on its own "
+            f"instance",
+            flush=True,
+        )
 
         # ---- events ticks, 10 new files (HTTP PUTs) each: the study with N files and the reference
         # study alternate (ABBA...), so both see the same machine
         events, ref_events = [], []
         cursors = {EVENTS_STUDY: None, REF_STUDY: None}
         numbers = {EVENTS_STUDY: n, REF_STUDY: ref_files}
-        targets = {EVENTS_STUDY: (EVENTS_BUCKET, queue_url, home, events),
-                   REF_STUDY: (REF_BUCKET, ref_queue_url, ref_home, ref_events)}
+        targets = {
+            EVENTS_STUDY: (EVENTS_BUCKET, queue_url, home, events),
+            REF_STUDY: (REF_BUCKET, ref_queue_url, ref_home, ref_events),
+        }
         for i in range(args.tick_repeat):
-            for study in ((EVENTS_STUDY, REF_STUDY) if i % 2 == 0 else (REF_STUDY, EVENTS_STUDY)):
+            for study in (EVENTS_STUDY, REF_STUDY) if i % 2 == 0 else (REF_STUDY, EVENTS_STUDY):
                 if study == REF_STUDY and not ref_files:
                     continue
                 bucket, url, study_home, results = targets[study]
@@ -950,10 +1033,13 @@ def run_size(n: int, args, workdir: Path) -> dict:
                 r["queued_before"], r["queued_after"] = waiting, queue_size(url)
                 results.append(r)
                 files = n if study == EVENTS_STUDY else ref_files
-                print(f"   repeat {i + 1}: events tick ({files:,} files) {r['seconds']:6.3f} s, CPU {r['cpu']:.3f} s "
-                      f"(+{r['apply_seconds']:.3f} s apply), next tick {r['next_seconds']:.3f} s; {r['added']} "
-                      f"partitions, {r['n_run_requests']} runs; queue {waiting} -> {r['queued_after']}; "
-                      f"peak {_mib(r['peak_rss'])} MiB", flush=True)
+                print(
+                    f"   repeat {i + 1}: events tick ({files:,} files) {r['seconds']:6.3f} s, CPU {r['cpu']:.3f} s "
+                    f"(+{r['apply_seconds']:.3f} s apply), next tick {r['next_seconds']:.3f} s; {r['added']} "
+                    f"partitions, {r['n_run_requests']} runs; queue {waiting} -> {r['queued_after']}; "
+                    f"peak {_mib(r['peak_rss'])} MiB",
+                    flush=True,
+                )
         storage.drop(ref_home)
         events_cursor = cursors[EVENTS_STUDY]
 
@@ -965,9 +1051,12 @@ def run_size(n: int, args, workdir: Path) -> dict:
             r = _measured(moto, tick_child, home, "listing", listing_cursor, log, None)
             listing_cursor = r["cursor"]
             listings.append(r)
-            print(f"   repeat {i + 1}: listing pass {r['seconds']:6.2f} s in {r['ticks']} tick(s), longest "
-                  f"{r['max_tick_seconds']:.2f} s (+{r['apply_seconds']:.3f} s apply); "
-                  f"{r['added']} partitions, {r['n_run_requests']} runs; peak {_mib(r['peak_rss'])} MiB", flush=True)
+            print(
+                f"   repeat {i + 1}: listing pass {r['seconds']:6.2f} s in {r['ticks']} tick(s), longest "
+                f"{r['max_tick_seconds']:.2f} s (+{r['apply_seconds']:.3f} s apply); "
+                f"{r['added']} partitions, {r['n_run_requests']} runs; peak {_mib(r['peak_rss'])} MiB",
+                flush=True,
+            )
             next_number += NEW_FILES
 
         # ---- backfill submission and daemon, each repeat on a copy of the instance
@@ -978,12 +1067,15 @@ def run_size(n: int, args, workdir: Path) -> dict:
                 r = _in_child(backfill_child, copy, log, args.daemon_seconds, args.first_run_timeout, chunk)
                 backfills.append(r)
                 first = "never" if r["first_run_seconds"] is None else f"{r['first_run_seconds']:.1f} s"
-                print(f"   repeat {i + 1}: backfill of {r['partitions']:,} partitions submitted in "
-                      f"{r['submit_seconds']:.2f} s; daemon (chunk {chunk}): code location "
-                      f"{r['workspace_load_seconds']:.1f} s, first run after {first}, "
-                      f"{r['runs_per_second']:.1f} runs/s over {r['window_seconds'] or 0:.0f} s "
-                      f"({r['runs_created']} runs); peak {_mib(r['peak_rss'])} MiB"
-                      + (f"; errors: {r['errors']}" if r["errors"] else ""), flush=True)
+                print(
+                    f"   repeat {i + 1}: backfill of {r['partitions']:,} partitions submitted in "
+                    f"{r['submit_seconds']:.2f} s; daemon (chunk {chunk}): code location "
+                    f"{r['workspace_load_seconds']:.1f} s, first run after {first}, "
+                    f"{r['runs_per_second']:.1f} runs/s over {r['window_seconds'] or 0:.0f} s "
+                    f"({r['runs_created']} runs); peak {_mib(r['peak_rss'])} MiB"
+                    + (f"; errors: {r['errors']}" if r["errors"] else ""),
+                    flush=True,
+                )
                 storage.drop(copy)
 
         if args.profile:
@@ -991,13 +1083,26 @@ def run_size(n: int, args, workdir: Path) -> dict:
             prof.mkdir(parents=True, exist_ok=True)
             delete_catalog()
             phases = [
-                ("catalog", lambda p: _in_child(catalog_child, storage.new_home("instance-profile"),
-                                                storage.new_home("scratch"), log, 100, p)),
-                ("events_tick", lambda p: (upload(EVENTS_BUCKET, range(numbers[EVENTS_STUDY],
-                                                                       numbers[EVENTS_STUDY] + NEW_FILES), 4),
-                                           _in_child(tick_child, home, "events", events_cursor, log, p))),
-                ("listing_tick", lambda p: (upload(LISTING_BUCKET, range(next_number, next_number + NEW_FILES), 4),
-                                            _in_child(tick_child, home, "listing", listing_cursor, log, p))),
+                (
+                    "catalog",
+                    lambda p: _in_child(
+                        catalog_child, storage.new_home("instance-profile"), storage.new_home("scratch"), log, 100, p
+                    ),
+                ),
+                (
+                    "events_tick",
+                    lambda p: (
+                        upload(EVENTS_BUCKET, range(numbers[EVENTS_STUDY], numbers[EVENTS_STUDY] + NEW_FILES), 4),
+                        _in_child(tick_child, home, "events", events_cursor, log, p),
+                    ),
+                ),
+                (
+                    "listing_tick",
+                    lambda p: (
+                        upload(LISTING_BUCKET, range(next_number, next_number + NEW_FILES), 4),
+                        _in_child(tick_child, home, "listing", listing_cursor, log, p),
+                    ),
+                ),
             ]
             for phase, call in phases:
                 path = str(prof / f"{phase}_n{n}.prof")
@@ -1005,9 +1110,17 @@ def run_size(n: int, args, workdir: Path) -> dict:
                 print(f"\n   profile of {phase} (N = {n:,}, under cProfile): {path}", flush=True)
                 _print_profile(path)
 
-        record.update(floor=floors, catalog=catalogs, register_events=reg, events_tick=events,
-                      events_ref_tick=ref_events, events_ref_files=ref_files,
-                      listing_tick=listings, backfill=backfills, moto_rss_end=moto.rss())
+        record.update(
+            floor=floors,
+            catalog=catalogs,
+            register_events=reg,
+            events_tick=events,
+            events_ref_tick=ref_events,
+            events_ref_files=ref_files,
+            listing_tick=listings,
+            backfill=backfills,
+            moto_rss_end=moto.rss(),
+        )
     finally:
         moto.stop()
         storage.__exit__(None, None, None)
@@ -1038,8 +1151,13 @@ def summary(record: dict) -> dict:
     paired = [c["total_seconds"] / f["seconds"] for c, f in zip(cat, record["floor"])]
     ticks = [record["events_tick"], record["listing_tick"]]
     # one evaluation: the longest tick of a listing pass, the events tick
-    max_tick = max([_med(cat, "max_tick_seconds"), _med(record["events_tick"], "seconds"),
-                    _med(record["listing_tick"], "max_tick_seconds")])
+    max_tick = max(
+        [
+            _med(cat, "max_tick_seconds"),
+            _med(record["events_tick"], "seconds"),
+            _med(record["listing_tick"], "max_tick_seconds"),
+        ]
+    )
     return {
         "floor": floor,
         "catalog_eval": _med(cat, "seconds"),
@@ -1053,8 +1171,9 @@ def summary(record: dict) -> dict:
         "events_tick": _med(record["events_tick"], "seconds"),
         "listing_tick": _med(record["listing_tick"], "seconds"),
         "max_tick": max_tick,
-        "runs_per_second": _med([r for r in record["backfill"] if r.get("chunk", 25) == 25] or record["backfill"],
-                                 "runs_per_second"),
+        "runs_per_second": _med(
+            [r for r in record["backfill"] if r.get("chunk", 25) == 25] or record["backfill"], "runs_per_second"
+        ),
     }
 
 
@@ -1075,134 +1194,292 @@ def results_table(record: dict) -> str:
 
     def row(name, rs, key, fmt="{:.2f}", unit="s", note=""):
         value = _med(rs, key)
-        rows.append([name, "-" if value is None else fmt.format(value) + (f" {unit}" if unit else ""),
-                     _spread(rs, key, fmt), note])
+        rows.append(
+            [
+                name,
+                "-" if value is None else fmt.format(value) + (f" {unit}" if unit else ""),
+                _spread(rs, key, fmt),
+                note,
+            ]
+        )
 
     up = record["upload"]
     how = "HTTP PUTs" if record.get("seeding") == "http" else "moto's S3 backend"
-    rows.append(["seeding (setup): objects in both studies", f"{up['objects']:,} in {up['seconds']:.0f} s", "-",
-                 (f"{up['objects'] / up['seconds']:,.0f}/s via {how}; moto process RSS "
-                  f"{_mib(record['moto_rss_end'])} MiB at end")])
-    row("floor: bare paginated list_objects_v2 of raw/", fl, "seconds",
-        note=f"{fl[0]['listed']:,} keys in {fl[0]['pages']} pages")
+    rows.append(
+        [
+            "seeding (setup): objects in both studies",
+            f"{up['objects']:,} in {up['seconds']:.0f} s",
+            "-",
+            (
+                f"{up['objects'] / up['seconds']:,.0f}/s via {how}; moto process RSS "
+                f"{_mib(record['moto_rss_end'])} MiB at end"
+            ),
+        ]
+    )
+    row(
+        "floor: bare paginated list_objects_v2 of raw/",
+        fl,
+        "seconds",
+        note=f"{fl[0]['listed']:,} keys in {fl[0]['pages']} pages",
+    )
     row("floor: CPU, client + moto", fl, "work_cpu", note="boto3 in the child + moto's server process")
-    row("catalog: listing sensor evaluations (whole pass)", cat, "seconds",
-        note=(f"{cat[0]['ticks']} tick(s) of <= BIOMARKER_LISTING_TICK_SECONDS of listing each: read catalog, list, "
-              "match, diff the listed key range, write catalog Parquet, build requests"))
-    row("catalog: longest single tick of the pass", cat, "max_tick_seconds",
-        note="what Dagster's sensor timeout applies to")
-    row("catalog: partition registration", cat, "register_seconds",
+    row(
+        "catalog: listing sensor evaluations (whole pass)",
+        cat,
+        "seconds",
+        note=(
+            f"{cat[0]['ticks']} tick(s) of <= BIOMARKER_LISTING_TICK_SECONDS of listing each: read catalog, list, "
+            "match, diff the listed key range, write catalog Parquet, build requests"
+        ),
+    )
+    row(
+        "catalog: longest single tick of the pass",
+        cat,
+        "max_tick_seconds",
+        note="what Dagster's sensor timeout applies to",
+    )
+    row(
+        "catalog: partition registration",
+        cat,
+        "register_seconds",
         note=f"{sum(cat[0]['registered'].values()):,} keys, add_dynamic_partitions per 10,000-key request "
-             "(as the tests apply it)")
+        "(as the tests apply it)",
+    )
     row("catalog: total (evaluation + registration)", cat, "total_seconds")
     row("catalog: CPU, sensor process + moto", cat, "work_cpu", note="evaluation + registration in the child, + moto")
     ratio_ok = s["ratio"] <= CATALOG_TARGET
     lo, hi = s["ratio_paired_range"]
-    rows.append(["catalog / floor", f"{s['ratio']:.2f}x", f"{lo:.2f} - {hi:.2f}",
-                 (f"target <= {CATALOG_TARGET}x: {'met' if ratio_ok else 'NOT met'} (ratio of medians); per repeat "
-                  f"(adjacent runs) median {s['ratio_paired']:.2f}x; by CPU {s['ratio_cpu']:.2f}x "
-                  f"({'met' if s['ratio_cpu'] <= CATALOG_TARGET else 'NOT met'})")])
+    rows.append(
+        [
+            "catalog / floor",
+            f"{s['ratio']:.2f}x",
+            f"{lo:.2f} - {hi:.2f}",
+            (
+                f"target <= {CATALOG_TARGET}x: {'met' if ratio_ok else 'NOT met'} (ratio of medians); per repeat "
+                f"(adjacent runs) median {s['ratio_paired']:.2f}x; by CPU {s['ratio_cpu']:.2f}x "
+                f"({'met' if s['ratio_cpu'] <= CATALOG_TARGET else 'NOT met'})"
+            ),
+        ]
+    )
     extrapolated = cat[0]["register_daemon_extrapolated"]
-    row("registration the sensor daemon's way" + (" (extrapolated)" if extrapolated else ""), cat,
-        "register_daemon_seconds", fmt="{:.1f}",
-        note=(f"only keys the tick requests (a backfill's keys are registered inside the evaluation, so 0 here "
-              f"when every file went to a backfill); "
-              f"dagster._daemon.sensor._handle_dynamic_partitions_requests: one has_dynamic_partition query per key "
-              f"then the insert; {cat[0]['register_daemon_keys']:,} keys timed"
-              + (f", x{sum(cat[0]['registered'].values()) / cat[0]['register_daemon_keys']:.0f}" if extrapolated else "")
-              + f"; tick record holds +{cat[0]['tick_result_bytes'] / 1e6:.1f} MB of keys; with it the catalog is "
-              f"{s['ratio_daemon']:.1f}x the floor"))
+    row(
+        "registration the sensor daemon's way" + (" (extrapolated)" if extrapolated else ""),
+        cat,
+        "register_daemon_seconds",
+        fmt="{:.1f}",
+        note=(
+            f"only keys the tick requests (a backfill's keys are registered inside the evaluation, so 0 here "
+            f"when every file went to a backfill); "
+            f"dagster._daemon.sensor._handle_dynamic_partitions_requests: one has_dynamic_partition query per key "
+            f"then the insert; {cat[0]['register_daemon_keys']:,} keys timed"
+            + (f", x{sum(cat[0]['registered'].values()) / cat[0]['register_daemon_keys']:.0f}" if extrapolated else "")
+            + f"; tick record holds +{cat[0]['tick_result_bytes'] / 1e6:.1f} MB of keys; with it the catalog is "
+            f"{s['ratio_daemon']:.1f}x the floor"
+        ),
+    )
     overhead = (s["catalog_total"] - s["floor"]) / n * 1e6
-    rows.append(["catalog overhead over the floor, per file", f"{overhead:.0f} us", "-",
-                 f"evaluation alone: {(s['catalog_eval'] - s['floor']) / n * 1e6:.0f} us/file"])
-    rows.append(["catalog result through Dagster's evaluate_tick", cat[0]["dagster_check"], "-",
-                 f"{cat[0]['n_run_requests']} run request(s): {cat[0]['run_requests'][:1]}"])
+    rows.append(
+        [
+            "catalog overhead over the floor, per file",
+            f"{overhead:.0f} us",
+            "-",
+            f"evaluation alone: {(s['catalog_eval'] - s['floor']) / n * 1e6:.0f} us/file",
+        ]
+    )
+    rows.append(
+        [
+            "catalog result through Dagster's evaluate_tick",
+            cat[0]["dagster_check"],
+            "-",
+            f"{cat[0]['n_run_requests']} run request(s): {cat[0]['run_requests'][:1]}",
+        ]
+    )
     if cat[0].get("backfills"):
-        row("catalog: of which the sensor's backfill submission", cat, "backfill_submit_seconds",
+        row(
+            "catalog: of which the sensor's backfill submission",
+            cat,
+            "backfill_submit_seconds",
             note=f"{len(cat[0]['backfills'])} backfill of {cat[0]['backfills'][0][1]:,} partitions put on the "
-                 "instance inside the evaluation (submit_files_backfill)")
-        rows.append(["sensor's backfill: targets not yet registered at submission",
-                     f"{statistics.median(r['backfill_unregistered'] for r in cat):,.0f}", "-",
-                     ("must be 0: the sensor registers them before submitting; a backfill daemon iteration that "
-                      "found one unregistered would fail the backfill (DagsterAssetBackfillDataLoadError)")])
-    row(f"events tick: {NEW_FILES} new files, study has N", ev, "seconds", fmt="{:.3f}",
-        note=f"evaluate_tick; {ev[0]['added']} partitions, {ev[0]['n_run_requests']} run requests")
+            "instance inside the evaluation (submit_files_backfill)",
+        )
+        rows.append(
+            [
+                "sensor's backfill: targets not yet registered at submission",
+                f"{statistics.median(r['backfill_unregistered'] for r in cat):,.0f}",
+                "-",
+                (
+                    "must be 0: the sensor registers them before submitting; a backfill daemon iteration that "
+                    "found one unregistered would fail the backfill (DagsterAssetBackfillDataLoadError)"
+                ),
+            ]
+        )
+    row(
+        f"events tick: {NEW_FILES} new files, study has N",
+        ev,
+        "seconds",
+        fmt="{:.3f}",
+        note=f"evaluate_tick; {ev[0]['added']} partitions, {ev[0]['n_run_requests']} run requests",
+    )
     row("events tick: CPU of the sensor process", ev, "cpu", fmt="{:.3f}")
     ref = record.get("events_ref_tick") or []
     if ref and record["events_ref_files"] != n:
         label = f"{record['events_ref_files']:,}"
-        row(f"events tick: reference study with {label} files, alternating", ref, "seconds", fmt="{:.3f}",
-            note="same tick on its own instance, runs interleaved with the row above (ABBA)")
+        row(
+            f"events tick: reference study with {label} files, alternating",
+            ref,
+            "seconds",
+            fmt="{:.3f}",
+            note="same tick on its own instance, runs interleaved with the row above (ABBA)",
+        )
         row("events tick: reference study CPU", ref, "cpu", fmt="{:.3f}")
-        rows.append([f"events tick at N / at {label}: wall", _verdict([r["seconds"] for r in ref],
-                                                                      [r["seconds"] for r in ev]), "-",
-                     "target: independent of N"])
-        rows.append([f"events tick at N / at {label}: CPU", _verdict([r["cpu"] for r in ref],
-                                                                     [r["cpu"] for r in ev]), "-",
-                     "CPU of the sensor process; the least sensitive to other jobs"])
-    row("events tick: applying its result", ev, "apply_seconds", fmt="{:.3f}",
-        note="10 observations (report_runless_asset_event) + 10 partitions, the daemon's way")
-    row("events: next tick (deletes the 10 messages)", ev, "next_seconds", fmt="{:.3f}",
-        note=f"queue after: {[r['queued_after'] for r in ev]}")
-    row(f"listing pass: {NEW_FILES} new files, study has N", li, "seconds",
-        note=(f"evaluate_tick until the pass ends ({li[0]['ticks']} tick(s)); {li[0]['added']} partitions, "
-              f"{li[0]['n_run_requests']} run requests"))
+        rows.append(
+            [
+                f"events tick at N / at {label}: wall",
+                _verdict([r["seconds"] for r in ref], [r["seconds"] for r in ev]),
+                "-",
+                "target: independent of N",
+            ]
+        )
+        rows.append(
+            [
+                f"events tick at N / at {label}: CPU",
+                _verdict([r["cpu"] for r in ref], [r["cpu"] for r in ev]),
+                "-",
+                "CPU of the sensor process; the least sensitive to other jobs",
+            ]
+        )
+    row(
+        "events tick: applying its result",
+        ev,
+        "apply_seconds",
+        fmt="{:.3f}",
+        note="10 observations (report_runless_asset_event) + 10 partitions, the daemon's way",
+    )
+    row(
+        "events: next tick (deletes the 10 messages)",
+        ev,
+        "next_seconds",
+        fmt="{:.3f}",
+        note=f"queue after: {[r['queued_after'] for r in ev]}",
+    )
+    row(
+        f"listing pass: {NEW_FILES} new files, study has N",
+        li,
+        "seconds",
+        note=(
+            f"evaluate_tick until the pass ends ({li[0]['ticks']} tick(s)); {li[0]['added']} partitions, "
+            f"{li[0]['n_run_requests']} run requests"
+        ),
+    )
     row("listing pass: longest single tick", li, "max_tick_seconds")
     row("listing tick: CPU, sensor process + moto", li, "work_cpu")
     row("listing tick: applying its result", li, "apply_seconds", fmt="{:.3f}")
     well = SENSOR_TIMEOUT_S * WELL_UNDER
-    rows.append(["slowest sensor evaluation (median)", f"{s['max_tick']:.2f} s", "-",
-                 f"default timeout {SENSOR_TIMEOUT_S:.0f} s; 'well under' = <= {well:.0f} s: "
-                 f"{'met' if s['max_tick'] <= well else 'NOT met'}" + ("" if n >= 100_000 else " (target is at N = 100,000)")
-                 + f"; the bare listing alone takes {s['floor']:.1f} s"])
-    row(f"backfill submission: {bf[0]['partitions']:,} partitions", bf, "submit_seconds",
-        note="backfill_study's op: partitions, PartitionBackfill.from_asset_graph_subset, add_backfill")
-    row("backfill daemon: code location load (gRPC)", bf, "workspace_load_seconds", fmt="{:.1f}", note="not in the rates")
+    rows.append(
+        [
+            "slowest sensor evaluation (median)",
+            f"{s['max_tick']:.2f} s",
+            "-",
+            f"default timeout {SENSOR_TIMEOUT_S:.0f} s; 'well under' = <= {well:.0f} s: "
+            f"{'met' if s['max_tick'] <= well else 'NOT met'}"
+            + ("" if n >= 100_000 else " (target is at N = 100,000)")
+            + f"; the bare listing alone takes {s['floor']:.1f} s",
+        ]
+    )
+    row(
+        f"backfill submission: {bf[0]['partitions']:,} partitions",
+        bf,
+        "submit_seconds",
+        note="backfill_study's op: partitions, PartitionBackfill.from_asset_graph_subset, add_backfill",
+    )
+    row(
+        "backfill daemon: code location load (gRPC)",
+        bf,
+        "workspace_load_seconds",
+        fmt="{:.1f}",
+        note="not in the rates",
+    )
     for chunk in sorted({r.get("chunk", 25) for r in bf}):
         rs = [r for r in bf if r.get("chunk", 25) == chunk]
         label = f"chunk {chunk}" + (" (Dagster's default)" if chunk == 25 else "")
-        row(f"backfill daemon, {label}: first run after", rs, "first_run_seconds", fmt="{:.1f}",
-            note="execute_backfill_iteration plans all N partitions, then submits")
-        row(f"backfill daemon, {label}: runs requested per second", rs, "runs_per_second", fmt="{:.1f}",
-            unit="runs/s", note=f"over {_med(rs, 'window_seconds') or 0:.0f} s after the first run "
-                                f"({_med(rs, 'window_runs'):.0f} runs); they stay QUEUED")
+        row(
+            f"backfill daemon, {label}: first run after",
+            rs,
+            "first_run_seconds",
+            fmt="{:.1f}",
+            note="execute_backfill_iteration plans all N partitions, then submits",
+        )
+        row(
+            f"backfill daemon, {label}: runs requested per second",
+            rs,
+            "runs_per_second",
+            fmt="{:.1f}",
+            unit="runs/s",
+            note=f"over {_med(rs, 'window_seconds') or 0:.0f} s after the first run "
+            f"({_med(rs, 'window_runs'):.0f} runs); they stay QUEUED",
+        )
     row("peak RSS: catalog child", cat, "peak_rss", fmt="{:.0f}", unit="", note="")
     rows[-1][1] = _mib(_med(cat, "peak_rss")) + " MiB"
     rows[-1][2] = _spread([{"v": r["peak_rss"] / 2**20} for r in cat], "v", "{:.0f}")
     rows[-1][3] = f"after imports {_mib(_med(cat, 'baseline_rss'))} MiB"
-    for name, rs in [("events tick child", ev), ("listing tick child", li), ("floor child", fl),
-                     ("backfill child (op + daemon)", bf)]:
-        rows.append([f"peak RSS: {name}", _mib(_med(rs, "peak_rss")) + " MiB",
-                     _spread([{"v": r["peak_rss"] / 2**20} for r in rs], "v", "{:.0f}"),
-                     f"after imports {_mib(_med(rs, 'baseline_rss'))} MiB" if rs[0].get("baseline_rss") else ""])
+    for name, rs in [
+        ("events tick child", ev),
+        ("listing tick child", li),
+        ("floor child", fl),
+        ("backfill child (op + daemon)", bf),
+    ]:
+        rows.append(
+            [
+                f"peak RSS: {name}",
+                _mib(_med(rs, "peak_rss")) + " MiB",
+                _spread([{"v": r["peak_rss"] / 2**20} for r in rs], "v", "{:.0f}"),
+                f"after imports {_mib(_med(rs, 'baseline_rss'))} MiB" if rs[0].get("baseline_rss") else "",
+            ]
+        )
 
     headers = [f"N = {n:,} files per study", "median", "min - max", "notes"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    lines.append(f"\nmedians of {record['repeat']} repeat(s); {os.cpu_count()} cores; load average "
-                 f"{record['load_start'][0]:.1f} at start, {record['load_end'][0]:.1f} at end; "
-                 f"{record['seconds_total'] / 60:.1f} min for this size")
+    lines.append(
+        f"\nmedians of {record['repeat']} repeat(s); {os.cpu_count()} cores; load average "
+        f"{record['load_start'][0]:.1f} at start, {record['load_end'][0]:.1f} at end; "
+        f"{record['seconds_total'] / 60:.1f} min for this size"
+    )
     return "\n".join(lines)
 
 
 def compare_table(records: list[dict]) -> str:
     ordered = sorted(records, key=lambda r: r["files_per_study"])
     small, large = ordered[0], ordered[-1]
-    lines = ["| figure | " + " | ".join(f"N = {r['files_per_study']:,}" for r in (small, large)) + " | large / small |",
-             "|---|---|---|---|"]
-    for label, key in [("events tick, 10 new files (s)", "seconds"), ("events tick: CPU of the sensor process (s)", "cpu"),
-                       ("events tick: apply (s)", "apply_seconds"), ("events: next tick (s)", "next_seconds")]:
+    lines = [
+        "| figure | " + " | ".join(f"N = {r['files_per_study']:,}" for r in (small, large)) + " | large / small |",
+        "|---|---|---|---|",
+    ]
+    for label, key in [
+        ("events tick, 10 new files (s)", "seconds"),
+        ("events tick: CPU of the sensor process (s)", "cpu"),
+        ("events tick: apply (s)", "apply_seconds"),
+        ("events: next tick (s)", "next_seconds"),
+    ]:
         ra = [r[key] for r in small["events_tick"]]
         rb = [r[key] for r in large["events_tick"]]
-        lines.append(f"| {label} | {statistics.median(ra):.3f} ({min(ra):.3f}-{max(ra):.3f}) | "
-                     f"{statistics.median(rb):.3f} ({min(rb):.3f}-{max(rb):.3f}) | {_verdict(ra, rb)} |")
-    for label, key in [("listing pass, 10 new files (s)", "listing_tick"), ("catalog total (s)", "catalog_total"),
-                       ("floor (s)", "floor"), ("backfill runs/s", "runs_per_second")]:
+        lines.append(
+            f"| {label} | {statistics.median(ra):.3f} ({min(ra):.3f}-{max(ra):.3f}) | "
+            f"{statistics.median(rb):.3f} ({min(rb):.3f}-{max(rb):.3f}) | {_verdict(ra, rb)} |"
+        )
+    for label, key in [
+        ("listing pass, 10 new files (s)", "listing_tick"),
+        ("catalog total (s)", "catalog_total"),
+        ("floor (s)", "floor"),
+        ("backfill runs/s", "runs_per_second"),
+    ]:
         a, b = summary(small)[key], summary(large)[key]
         lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.2f}x |")
-    lines.append(f"\nnoise = the larger min-max spread of the two sizes, at least {EVENTS_NOISE_FLOOR:.0%} of the "
-                 "smaller median (the machine is shared); the two sizes ran minutes apart, so the alternating "
-                 "reference-study rows of each table compare more fairly")
+    lines.append(
+        f"\nnoise = the larger min-max spread of the two sizes, at least {EVENTS_NOISE_FLOOR:.0%} of the "
+        "smaller median (the machine is shared); the two sizes ran minutes apart, so the alternating "
+        "reference-study rows of each table compare more fairly"
+    )
     return "\n".join(lines)
 
 
@@ -1213,29 +1490,53 @@ def parse_args(argv=None):
     parser.add_argument("--matrix", action="store_true", help="10,000 and 100,000, then the comparison")
     parser.add_argument("--repeat", type=int, default=3, help="repeats of every timed phase (medians reported)")
     parser.add_argument("--threads", type=int, default=8, help="upload threads (HTTP PUTs)")
-    parser.add_argument("--tick-repeat", type=int, default=7,
-                        help="events ticks per study (cheap, so more than --repeat; default 7)")
-    parser.add_argument("--events-ref", type=int, default=10_000,
-                        help="files in the reference events study whose ticks alternate with the N-file one "
-                             "(default 10,000; 0 = none)")
-    parser.add_argument("--seed", choices=["direct", "http"], default="direct",
-                        help="how the N files per study get into moto: its S3 backend in process (default, "
-                             "~10,000/s) or HTTP PUTs from --threads threads (~100-150/s on 2 busy cores)")
-    parser.add_argument("--storage", choices=["sqlite", "postgres"], default="sqlite",
-                        help="Dagster storage: SQLite (the local dagster.yaml, default) or a throwaway local "
-                             "PostgreSQL (the production instance's storage)")
-    parser.add_argument("--daemon-sample", type=int, default=1000,
-                        help="keys applied the sensor daemon's way per catalog (per-key query; 0 = all keys)")
+    parser.add_argument(
+        "--tick-repeat", type=int, default=7, help="events ticks per study (cheap, so more than --repeat; default 7)"
+    )
+    parser.add_argument(
+        "--events-ref",
+        type=int,
+        default=10_000,
+        help="files in the reference events study whose ticks alternate with the N-file one (default 10,000; 0 = none)",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=["direct", "http"],
+        default="direct",
+        help="how the N files per study get into moto: its S3 backend in process (default, "
+        "~10,000/s) or HTTP PUTs from --threads threads (~100-150/s on 2 busy cores)",
+    )
+    parser.add_argument(
+        "--storage",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="Dagster storage: SQLite (the local dagster.yaml, default) or a throwaway local "
+        "PostgreSQL (the production instance's storage)",
+    )
+    parser.add_argument(
+        "--daemon-sample",
+        type=int,
+        default=1000,
+        help="keys applied the sensor daemon's way per catalog (per-key query; 0 = all keys)",
+    )
     parser.add_argument("--daemon-seconds", type=float, default=20.0, help="backfill daemon window after its first run")
-    parser.add_argument("--backfill-chunks", default="25",
-                        help="comma-separated DAGSTER_ASSET_BACKFILL_RUN_CHUNK_SIZE values to run the backfill "
-                             "daemon with (default 25, Dagster's default), e.g. 25,1000")
-    parser.add_argument("--first-run-timeout", type=float, default=600.0,
-                        help="give up on the backfill daemon if no run is created within this many seconds")
+    parser.add_argument(
+        "--backfill-chunks",
+        default="25",
+        help="comma-separated DAGSTER_ASSET_BACKFILL_RUN_CHUNK_SIZE values to run the backfill "
+        "daemon with (default 25, Dagster's default), e.g. 25,1000",
+    )
+    parser.add_argument(
+        "--first-run-timeout",
+        type=float,
+        default=600.0,
+        help="give up on the backfill daemon if no run is created within this many seconds",
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "biomarker-assets-catalog-bench")
     parser.add_argument("--json", type=Path, help="write all measurements to this JSON file")
-    parser.add_argument("--compare", type=Path, nargs=2, metavar="JSON",
-                        help="only print the comparison of two earlier --json files")
+    parser.add_argument(
+        "--compare", type=Path, nargs=2, metavar="JSON", help="only print the comparison of two earlier --json files"
+    )
     parser.add_argument("--profile", type=Path, help="extra cProfiled catalog/ticks into this folder")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.files < 1 or args.threads < 1:

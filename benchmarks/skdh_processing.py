@@ -201,8 +201,16 @@ _TIMED = (
     ("biomarker_assets.lib.biomarkers.processing", "overview_pngs", "overview plot"),
     ("biomarker_assets.resources.study_store", "StudyStore.upload", "upload"),
 )
-BREAKDOWN = ("download", "input sha256", "SKDH run", "tables + Parquet", "overview plot", "provenance etc.", "upload",
-             "Dagster + config")
+BREAKDOWN = (
+    "download",
+    "input sha256",
+    "SKDH run",
+    "tables + Parquet",
+    "overview plot",
+    "provenance etc.",
+    "upload",
+    "Dagster + config",
+)
 
 
 def _instrument(timings: dict[str, float]) -> None:
@@ -230,10 +238,13 @@ def _instrument(timings: dict[str, float]) -> None:
 
 
 def _breakdown(timings: dict[str, float], total: float) -> dict[str, float]:
-    out = {k: timings.get(k, 0.0) for k in ("download", "input sha256", "SKDH run", "tables + Parquet",
-                                            "overview plot", "upload")}
-    out["provenance etc."] = (timings.get("process_local_file", 0.0) - out["SKDH run"] - out["tables + Parquet"]
-                              - out["overview plot"])
+    out = {
+        k: timings.get(k, 0.0)
+        for k in ("download", "input sha256", "SKDH run", "tables + Parquet", "overview plot", "upload")
+    }
+    out["provenance etc."] = (
+        timings.get("process_local_file", 0.0) - out["SKDH run"] - out["tables + Parquet"] - out["overview plot"]
+    )
     out["Dagster + config"] = total - sum(out.values())
     return out
 
@@ -242,8 +253,8 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
     _quiet_stderr(log_path)
     import dagster as dg
 
-    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
     from biomarker_assets.definitions import defs
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
     from biomarker_assets.defs.partitions import data_files
 
     resources = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
@@ -261,8 +272,11 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
             profiler.enable()
         started = time.perf_counter()
         result = dg.materialize(
-            [file_biomarkers], partition_key=partition_key, resources=resources,
-            instance=instance, raise_on_error=False,
+            [file_biomarkers],
+            partition_key=partition_key,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
         )
         seconds = time.perf_counter() - started
         cpu = _cpu_seconds() - cpu
@@ -342,8 +356,11 @@ def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path
         for i in range(args.repeat):
             bare = _in_child(_bare_child, str(path), spec, str(log_path))
             runs["bare"].append(bare)
-            print(f"   repeat {i + 1}: bare    {bare['seconds']:7.1f} s (CPU {bare['cpu_seconds']:6.1f} s)  peak {_mib(bare['peak_rss']):>6} MiB "
-                  f"(after imports {_mib(bare['baseline_rss'])} MiB)  {bare['headline']}", flush=True)
+            print(
+                f"   repeat {i + 1}: bare    {bare['seconds']:7.1f} s (CPU {bare['cpu_seconds']:6.1f} s)  peak {_mib(bare['peak_rss']):>6} MiB "
+                f"(after imports {_mib(bare['baseline_rss'])} MiB)  {bare['headline']}",
+                flush=True,
+            )
             profile = None
             if args.profile and i == 0:
                 Path(args.profile).mkdir(parents=True, exist_ok=True)
@@ -351,9 +368,15 @@ def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path
             with tempfile.TemporaryDirectory(prefix="bench-dagster-home-") as home:
                 dag = _in_child(_dagster_child, partition, home, str(log_path), profile)
             runs["dagster"].append(dag)
-            print(f"   repeat {i + 1}: dagster {dag['seconds']:7.1f} s (CPU {dag['cpu_seconds']:6.1f} s)  peak {_mib(dag['peak_rss']):>6} MiB "
-                  f"(after imports {_mib(dag['baseline_rss'])} MiB)  {dag['headline']}", flush=True)
-            print("      dagster breakdown: " + ", ".join(f"{k} {v:.2f} s" for k, v in dag["breakdown"].items()), flush=True)
+            print(
+                f"   repeat {i + 1}: dagster {dag['seconds']:7.1f} s (CPU {dag['cpu_seconds']:6.1f} s)  peak {_mib(dag['peak_rss']):>6} MiB "
+                f"(after imports {_mib(dag['baseline_rss'])} MiB)  {dag['headline']}",
+                flush=True,
+            )
+            print(
+                "      dagster breakdown: " + ", ".join(f"{k} {v:.2f} s" for k, v in dag["breakdown"].items()),
+                flush=True,
+            )
             if profile:
                 _print_profile(profile)
     finally:
@@ -369,8 +392,17 @@ def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path
     _add_medians(med, runs)
     same = all(r["headline"] == runs["bare"][0]["headline"] for r in [*runs["bare"], *runs["dagster"]])
     return {
-        "label": label, "days": days, "fs": fs, "seed": args.seed, "file": str(path), "file_bytes": size,
-        "samples": n_samples, "generation": gen, "runs": runs, "median": med, "same_results": same,
+        "label": label,
+        "days": days,
+        "fs": fs,
+        "seed": args.seed,
+        "file": str(path),
+        "file_bytes": size,
+        "samples": n_samples,
+        "generation": gen,
+        "runs": runs,
+        "median": med,
+        "same_results": same,
     }
 
 
@@ -396,34 +428,71 @@ def _verdict(ratio: float, target: float | None) -> str:
 
 
 def results_table(rows: list[dict]) -> str:
-    headers = ["recording", "file MB", "bare s", "dagster s", "time ratio (target)", "overhead s",
-               "1 + overhead/bare", "bare CPU s", "dagster CPU s", "CPU ratio", "bare peak MiB",
-               "dagster peak MiB", "memory ratio (target)", "same results"]
+    headers = [
+        "recording",
+        "file MB",
+        "bare s",
+        "dagster s",
+        "time ratio (target)",
+        "overhead s",
+        "1 + overhead/bare",
+        "bare CPU s",
+        "dagster CPU s",
+        "CPU ratio",
+        "bare peak MiB",
+        "dagster peak MiB",
+        "memory ratio (target)",
+        "same results",
+    ]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in rows:
         med = row["median"]
         bare, dag = med["bare"], med["dagster"]
         t_target, m_target = _targets(row["days"], row["fs"])
-        lines.append("| " + " | ".join([
-            row["label"], f"{row['file_bytes'] / 1e6:,.1f}",
-            f"{bare['seconds']:.1f}", f"{dag['seconds']:.1f}", _verdict(dag["seconds"] / bare["seconds"], t_target),
-            f"{dag['overhead']:.1f}", _verdict(1 + dag["overhead"] / bare["seconds"], t_target),
-            f"{bare['cpu_seconds']:.1f}", f"{dag['cpu_seconds']:.1f}", f"{dag['cpu_seconds'] / bare['cpu_seconds']:.3f}",
-            _mib(bare["peak_rss"]), _mib(dag["peak_rss"]), _verdict(dag["peak_rss"] / bare["peak_rss"], m_target),
-            "yes" if row["same_results"] else "NO",
-        ]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["label"],
+                    f"{row['file_bytes'] / 1e6:,.1f}",
+                    f"{bare['seconds']:.1f}",
+                    f"{dag['seconds']:.1f}",
+                    _verdict(dag["seconds"] / bare["seconds"], t_target),
+                    f"{dag['overhead']:.1f}",
+                    _verdict(1 + dag["overhead"] / bare["seconds"], t_target),
+                    f"{bare['cpu_seconds']:.1f}",
+                    f"{dag['cpu_seconds']:.1f}",
+                    f"{dag['cpu_seconds'] / bare['cpu_seconds']:.3f}",
+                    _mib(bare["peak_rss"]),
+                    _mib(dag["peak_rss"]),
+                    _verdict(dag["peak_rss"] / bare["peak_rss"], m_target),
+                    "yes" if row["same_results"] else "NO",
+                ]
+            )
+            + " |"
+        )
     repeats = {len(r["runs"]["bare"]) for r in rows}
-    lines.append(f"\nmedians of {'/'.join(map(str, sorted(repeats)))} repeat(s); s = wall seconds of the work; "
-                 "overhead = dagster phase minus the SKDH run inside it (same process, so machine noise on SKDH "
-                 "cancels); CPU = user+sys of the phase's process; peak = its ru_maxrss")
+    lines.append(
+        f"\nmedians of {'/'.join(map(str, sorted(repeats)))} repeat(s); s = wall seconds of the work; "
+        "overhead = dagster phase minus the SKDH run inside it (same process, so machine noise on SKDH "
+        "cancels); CPU = user+sys of the phase's process; peak = its ru_maxrss"
+    )
 
     headers = ["recording", "dagster s", *BREAKDOWN]
-    lines += ["", "Where the dagster phase's wall time goes (medians, s):", "",
-              "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += [
+        "",
+        "Where the dagster phase's wall time goes (medians, s):",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
     for row in rows:
         dag = row["median"]["dagster"]
-        lines.append("| " + " | ".join([row["label"], f"{dag['seconds']:.1f}",
-                                        *(f"{dag['breakdown'][k]:.2f}" for k in BREAKDOWN)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join([row["label"], f"{dag['seconds']:.1f}", *(f"{dag['breakdown'][k]:.2f}" for k in BREAKDOWN)])
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -433,10 +502,15 @@ def code_state() -> str:
 
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     changed = [line[3:] for line in dirty if line.strip()]
@@ -485,17 +559,24 @@ def main(argv=None) -> int:
     rows = []
     started = time.monotonic()
     with moto_server() as url:
-        print(f"local AWS stand-in (moto) at {url}, in this process (pid {os.getpid()}); "
-              f"children's logs: {log_path}", flush=True)
+        print(
+            f"local AWS stand-in (moto) at {url}, in this process (pid {os.getpid()}); children's logs: {log_path}",
+            flush=True,
+        )
         create_project_resources()
         s3 = aws_client("s3")
         s3.create_bucket(Bucket=STUDY_BUCKET)
-        s3.put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml",
-                      Body=yaml.safe_dump(study_config(spec), sort_keys=False).encode())
+        s3.put_object(
+            Bucket=settings.CONFIG_BUCKET,
+            Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml",
+            Body=yaml.safe_dump(study_config(spec), sort_keys=False).encode(),
+        )
         for days, fs in configs:
             rows.append(run_config(days, fs, args, args.workdir, spec, log_path))
-    print(f"\nResults ({time.monotonic() - started:.0f} s in all; machine: {os.cpu_count()} cores; "
-          f"code: {code_state()}):\n")
+    print(
+        f"\nResults ({time.monotonic() - started:.0f} s in all; machine: {os.cpu_count()} cores; "
+        f"code: {code_state()}):\n"
+    )
     print(results_table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")

@@ -86,13 +86,23 @@ def _process_file(args: argparse.Namespace) -> int:
         return 2
     try:
         fields = filename_fields(loaded.config, args.key or args.path.name)
-        result = process_local_file(args.path, loaded=loaded, pipeline_name=name, inputs=inputs, out_dir=args.out,
-                                    file_fields=fields)
+        result = process_local_file(
+            args.path, loaded=loaded, pipeline_name=name, inputs=inputs, out_dir=args.out, file_fields=fields
+        )
     except ProcessingError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(json.dumps({"results": [str(p) for p in result.result_files], "provenance": str(result.provenance_file),
-                      "headline": result.headline}, indent=2, default=float))
+    print(
+        json.dumps(
+            {
+                "results": [str(p) for p in result.result_files],
+                "provenance": str(result.provenance_file),
+                "headline": result.headline,
+            },
+            indent=2,
+            default=float,
+        )
+    )
     return 0
 
 
@@ -122,8 +132,9 @@ def _deploy(args: argparse.Namespace) -> int:
     except DeployError as exc:
         print(f"deploy: {exc}", file=sys.stderr)
         return 2
-    return deploy(args.env, image=args.image, overrides=overrides, parameters_file=args.parameters_file,
-                  dry_run=args.dry_run)
+    return deploy(
+        args.env, image=args.image, overrides=overrides, parameters_file=args.parameters_file, dry_run=args.dry_run
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,21 +172,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("biomarker-results"), help="output folder")
     p.add_argument("--key", help="the file's S3 key, to choose the data rule (default: the file name)")
     p.add_argument("--pipeline", help="pipeline name, instead of matching --key")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
-                   help="subject input for the pipeline, e.g. height=1.88 (metres)")
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="subject input for the pipeline, e.g. height=1.88 (metres)",
+    )
     p.set_defaults(func=_process_file)
 
     p = sub.add_parser("deploy", help="create or update the AWS stack of one environment (CloudFormation)")
     p.add_argument("--env", required=True, choices=["dev", "stage", "prod"])
     p.add_argument("--image", help="image URI for webserver, daemon and runs (overrides ImageUri)")
-    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one stack parameter, e.g. VpcId=vpc-0abc (repeatable)")
+    p.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one stack parameter, e.g. VpcId=vpc-0abc (repeatable)",
+    )
     p.add_argument("--parameters-file", type=Path, help="JSON object of parameter values over the environment's")
     p.add_argument("--dry-run", action="store_true", help="check parameters and template, print them, change nothing")
     p.set_defaults(func=_deploy)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     return args.func(args)
 
 

@@ -8,15 +8,15 @@ import dagster as dg
 import yaml
 
 from biomarker_assets import settings
+from biomarker_assets.definitions import defs
+from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.catalog.assets import study_catalog
 from biomarker_assets.defs.configs.assets import study_configs
-from biomarker_assets.defs.biomarkers.assets import file_biomarkers
-from biomarker_assets.definitions import defs
+from biomarker_assets.defs.metadata.assets import subject_metadata
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
+from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.defs.metadata.assets import subject_metadata
-from biomarker_assets.lib.partition_keys import file_partition_key
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
@@ -31,12 +31,16 @@ def small_study(study: str, bucket: str) -> dict:
 
 def upload_config(config: dict) -> None:
     aws_client("s3").put_object(
-        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{config['study']}.yaml", Body=yaml.safe_dump(config).encode()
+        Bucket=settings.CONFIG_BUCKET,
+        Key=f"{settings.CONFIG_PREFIX}{config['study']}.yaml",
+        Body=yaml.safe_dump(config).encode(),
     )
 
 
 def run(asset, instance, partition=None, ok=True):
-    result = dg.materialize([asset], instance=instance, resources=RESOURCES, partition_key=partition, raise_on_error=False)
+    result = dg.materialize(
+        [asset], instance=instance, resources=RESOURCES, partition_key=partition, raise_on_error=False
+    )
     assert result.success is ok, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -44,7 +48,12 @@ def run(asset, instance, partition=None, ok=True):
 def test_catalog_registers_files_and_missing_bucket_fails_only_that_study(aws, instance, samples):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="study-a")
-    for key in ["raw/lumbar/DM001_V1_lumbar.npz", "raw/lumbar/sub/DM002_V2_lumbar.npz", "raw/other/x.txt", "results/old.parquet"]:
+    for key in [
+        "raw/lumbar/DM001_V1_lumbar.npz",
+        "raw/lumbar/sub/DM002_V2_lumbar.npz",
+        "raw/other/x.txt",
+        "results/old.parquet",
+    ]:
         s3.upload_file(str(samples / "gait_input.npz"), "study-a", key)
     s3.put_object(Bucket="study-a", Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     upload_config(small_study("study-a", "study-a"))
@@ -55,7 +64,8 @@ def test_catalog_registers_files_and_missing_bucket_fails_only_that_study(aws, i
     run(study_catalog, instance, "study-b", ok=False)
     run(study_catalog, instance, "study-a")
     assert sorted(instance.get_dynamic_partitions(data_files.name)) == [
-        "study-a/raw/lumbar/DM001_V1_lumbar.npz", "study-a/raw/lumbar/sub/DM002_V2_lumbar.npz"
+        "study-a/raw/lumbar/DM001_V1_lumbar.npz",
+        "study-a/raw/lumbar/sub/DM002_V2_lumbar.npz",
     ]
     assert instance.get_dynamic_partitions(metadata_files.name) == ["study-a/raw/metadata/subjects.csv"]
     messages = drain_messages()

@@ -28,6 +28,7 @@ def _set(path, value):
             del target[path[-1]]
         else:
             target[path[-1]] = value
+
     return mutate
 
 
@@ -38,20 +39,54 @@ BROKEN = {
     "prefix without slash": (_set(["prefixes"], ["raw"]), "prefixes: Value error, prefix 'raw' must end with '/'"),
     "no prefixes": (_set(["prefixes"], []), "prefixes: List should have at least 1 item"),
     "unknown top-level field": (_set(["buckets"], ["x"]), "buckets: Extra inputs are not permitted"),
-    "file-name regex does not compile": (_set(["filename", "pattern"], "(?P<subject>DM"), "filename.pattern: Value error, regex does not compile"),
-    "required field not a group": (_set(["filename", "required_fields"], ["subject", "arm"]), "filename: Value error, required_fields ['arm']"),
-    "data rule names undefined pipeline": (_set(["data_files", 0, "pipeline"], "nope"), "pipeline 'nope' is not defined"),
-    "glob and regex both given": (_set(["data_files", 0, "match"], {"glob": "a", "regex": "b"}), "data_files[0].match: Value error, give exactly one"),
-    "pipeline without version": (_set(["pipelines", "gait", "version"], KeyError), "pipelines.gait.version: Field required"),
-    "unknown requirement": (_set(["pipelines", "gait", "requires"], ["shoe_size"]), "pipelines.gait.requires[0]: Input should be"),
+    "file-name regex does not compile": (
+        _set(["filename", "pattern"], "(?P<subject>DM"),
+        "filename.pattern: Value error, regex does not compile",
+    ),
+    "required field not a group": (
+        _set(["filename", "required_fields"], ["subject", "arm"]),
+        "filename: Value error, required_fields ['arm']",
+    ),
+    "data rule names undefined pipeline": (
+        _set(["data_files", 0, "pipeline"], "nope"),
+        "pipeline 'nope' is not defined",
+    ),
+    "glob and regex both given": (
+        _set(["data_files", 0, "match"], {"glob": "a", "regex": "b"}),
+        "data_files[0].match: Value error, give exactly one",
+    ),
+    "pipeline without version": (
+        _set(["pipelines", "gait", "version"], KeyError),
+        "pipelines.gait.version: Field required",
+    ),
+    "unknown requirement": (
+        _set(["pipelines", "gait", "requires"], ["shoe_size"]),
+        "pipelines.gait.requires[0]: Input should be",
+    ),
     "pipeline imports os": (
-        _set(["pipelines", "gait", "skdh", "Steps", 0], {"name": "x", "process": "system", "package": "os", "module": "path",
-                                                           "parameters": {}, "save_file": None, "plot_file": None}),
+        _set(
+            ["pipelines", "gait", "skdh", "Steps", 0],
+            {
+                "name": "x",
+                "process": "system",
+                "package": "os",
+                "module": "path",
+                "parameters": {},
+                "save_file": None,
+                "plot_file": None,
+            },
+        ),
         "pipelines.gait.skdh: Value error",
     ),
-    "unknown metadata field alias": (_set(["metadata_files", 0, "columns"], {"shoe": ["Shoe"]}), "metadata_files[0].columns: Value error, unknown subject fields ['shoe']"),
+    "unknown metadata field alias": (
+        _set(["metadata_files", 0, "columns"], {"shoe": ["Shoe"]}),
+        "metadata_files[0].columns: Value error, unknown subject fields ['shoe']",
+    ),
     "results inside data prefix": (_set(["results_prefix"], "raw/results/"), "overlaps data prefix 'raw/'"),
-    "height unit unknown": (_set(["metadata_files", 0, "height_unit"], "ft"), "metadata_files[0].height_unit: Input should be"),
+    "height unit unknown": (
+        _set(["metadata_files", 0, "height_unit"], "ft"),
+        "metadata_files[0].height_unit: Input should be",
+    ),
 }
 
 
@@ -105,8 +140,8 @@ def test_exported_json_schema_is_current():
 
 def test_demo_wrist_pipeline_is_the_tested_wrist_pipeline():
     """demo.yaml spells only non-default parameters; it must build the pipeline test_wrist_recording checks."""
-    from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
     from biomarker_assets.lib.skdh.runner import load_pipeline, spec_from_pipeline
+    from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
 
     demo = parse_config((STUDY_FILES / "demo.yaml").read_text()).config.pipelines["wrist-day"].skdh
     assert spec_from_pipeline(load_pipeline(demo)) == spec_from_pipeline(load_pipeline(WRIST_PIPELINE_SPEC))

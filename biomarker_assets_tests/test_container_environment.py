@@ -98,28 +98,55 @@ def test_image_environment_builds_and_runs_the_container_command(tmp_path, sampl
     venv = tmp_path / "image"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INPUT": "1",
-           "XDG_CACHE_HOME": str(Path.home() / ".cache")}  # pip's cache, warm from the project's install
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PIP_NO_INPUT": "1",
+        "XDG_CACHE_HOME": str(Path.home() / ".cache"),
+    }  # pip's cache, warm from the project's install
     subprocess.run([*pip, "install", "-r", str(CONTAINER / "requirements.txt")], check=True, env=env)
     # the Dockerfile's COPY: only these reach the image (and the build stays out of the work tree)
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "workspace.yaml"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "biomarker_assets", source / "biomarker_assets",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "biomarker_assets", source / "biomarker_assets", ignore=shutil.ignore_patterns("__pycache__")
+    )
     subprocess.run([*pip, "install", "--no-deps", str(source)], check=True, env=env)
     subprocess.run([*pip, "check"], check=True, env=env)
-    checked = subprocess.run([str(venv / "bin" / "python"), str(CONTAINER / "check_environment.py")], check=True,
-                             env=env, cwd=tmp_path, capture_output=True, text=True)
+    checked = subprocess.run(
+        [str(venv / "bin" / "python"), str(CONTAINER / "check_environment.py")],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert checked.stdout.startswith("ok: SKDH 0.17.18"), checked.stdout + checked.stderr
 
     # the container's command for one file, without Dagster or AWS
     out = tmp_path / "out"
-    subprocess.run([str(venv / "bin" / "biomarker-assets"), "process-file", str(samples / "gait_input.npz"),
-                    "--config", str(REPO / "biomarker_assets" / "local" / "demo_study" / "demo.yaml"),
-                    "--pipeline", "gait", "--input", "height=1.88", "--out", str(out)],
-                   check=True, env=env, cwd=tmp_path, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            str(venv / "bin" / "biomarker-assets"),
+            "process-file",
+            str(samples / "gait_input.npz"),
+            "--config",
+            str(REPO / "biomarker_assets" / "local" / "demo_study" / "demo.yaml"),
+            "--pipeline",
+            "gait",
+            "--input",
+            "height=1.88",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=300,
+    )
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["code"]["skdh_version"] == "0.17.18"
     assert json.loads((out / "headline.json").read_text())["gait_speed_m_s"] > 0.5

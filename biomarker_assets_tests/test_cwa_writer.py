@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import skdh
 
-from biomarker_assets_tests.support.cwa_writer import CwaWriter, cwa_time_code, rate_code, write_cwa, write_wrist_cwa
 from biomarker_assets.local.wrist_recording import day_seed, generate_wrist_day, generate_wrist_days
+from biomarker_assets_tests.support.cwa_writer import CwaWriter, cwa_time_code, rate_code, write_cwa, write_wrist_cwa
 
 TEMP_STEP = 1 / 3.142  # SKDH: C = (raw - 171) / 3.142
 
@@ -39,8 +39,9 @@ def _packed_bound(accel):
 def test_skdh_reads_back_accel_time_fs_and_temperature(tmp_path, fs, packed):
     # 7 min across the 17:30 walk -> run (up to ~3 g, so packed exponents > 0 occur)
     rec = generate_wrist_day(hours=7 / 60, fs=fs, seed=5, start="2024-03-04 17:29:00")
-    path = write_cwa(tmp_path / "w.cwa", rec["time"], rec["accel"], rec["temperature"], fs,
-                     light=rec["light"], packed=packed)
+    path = write_cwa(
+        tmp_path / "w.cwa", rec["time"], rec["accel"], rec["temperature"], fs, light=rec["light"], packed=packed
+    )
     per_block = 120 if packed else 80
     n = rec["time"].size
     n_blocks = -(-n // per_block)

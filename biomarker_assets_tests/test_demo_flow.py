@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, run_flow, seed_demo
-from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.defs.partitions import studies
 from biomarker_assets.lib.provenance import sha256_file
+from biomarker_assets.local.aws_standin import drain_messages
+from biomarker_assets.local.demo import DEMO_BUCKET, GHOST_STUDY, run_flow, seed_demo
 from biomarker_assets.platform.status import file_statuses
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -79,16 +79,18 @@ def test_studies_with_broken_configs_fail_alone(demo):
 def test_sqs_holds_exactly_the_expected_messages(demo):
     messages = demo["messages"]
     got = Counter((m["kind"], m["study"], (m["file"] or "").rsplit("/", 1)[-1]) for m in messages)
-    assert got == Counter({
-        ("invalid_config", "broken-study", "broken-study.yaml"): 1,
-        ("missing_bucket", "lost-study", "lost-study-data-bucket-that-does-not-exist"): 1,
-        ("missing_config", GHOST_STUDY, f"{GHOST_STUDY}.yaml"): 1,
-        ("metadata_rows_rejected", "demo", "subjects.csv"): 1,
-        ("requirement_unmet", "demo", "DM003_V1_lumbar.npz"): 1,
-        ("requirement_unmet", "demo", "recording final (2).cwa"): 1,
-        ("processing_failed", "demo", "DM004_V1_wrist.cwa"): 1,
-        ("qc_failed", "demo", "DM005_V1_wrist.bin"): 1,
-    })
+    assert got == Counter(
+        {
+            ("invalid_config", "broken-study", "broken-study.yaml"): 1,
+            ("missing_bucket", "lost-study", "lost-study-data-bucket-that-does-not-exist"): 1,
+            ("missing_config", GHOST_STUDY, f"{GHOST_STUDY}.yaml"): 1,
+            ("metadata_rows_rejected", "demo", "subjects.csv"): 1,
+            ("requirement_unmet", "demo", "DM003_V1_lumbar.npz"): 1,
+            ("requirement_unmet", "demo", "recording final (2).cwa"): 1,
+            ("processing_failed", "demo", "DM004_V1_wrist.cwa"): 1,
+            ("qc_failed", "demo", "DM005_V1_wrist.bin"): 1,
+        }
+    )
     for message in messages:
         assert set(message) == {"kind", "study", "file", "reason", "time", "details"}
         assert message["reason"]
@@ -113,7 +115,12 @@ def test_catalog_table_lists_every_matched_file(demo):
     assert set(by_key) == set(EXPECTED_STATUS)  # readme.txt matches no rule
     dm001 = by_key["raw/wrist/DM001_V1_wrist.bin"]
     assert dm001["kind"] == "data" and dm001["pipeline"] == "wrist-day" and dm001["subject"] == "DM001"
-    assert json.loads(dm001["filename_fields"]) == {"subject": "DM001", "visit": "V1", "location": "wrist", "ext": "bin"}
+    assert json.loads(dm001["filename_fields"]) == {
+        "subject": "DM001",
+        "visit": "V1",
+        "location": "wrist",
+        "ext": "bin",
+    }
     head = aws_client("s3").head_object(Bucket=DEMO_BUCKET, Key="raw/wrist/DM001_V1_wrist.bin")
     assert dm001["etag"] == head["ETag"].strip('"') and dm001["size"] == head["ContentLength"]
     assert by_key["raw/wrist/recording final (2).cwa"]["filename_fields"] is None
@@ -125,7 +132,9 @@ def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
     status = demo["statuses"][key]
     bucket, prefix = status.results.removeprefix("s3://").split("/", 1)
     assert prefix.startswith("results/") and prefix.endswith(f"/{key}/")
-    listed = {o["Key"][len(prefix):]: o for o in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
+    listed = {
+        o["Key"][len(prefix) :]: o for o in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    }
     assert "provenance.json" in listed and "headline.json" in listed
     assert any(name.endswith(".parquet") for name in listed)
     record = _s3_json(bucket, prefix + "provenance.json")
@@ -141,9 +150,14 @@ def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
         local = tmp_path / "obj"
         aws_client("s3").download_file(bucket, uri.split("/", 3)[-1], str(local))
         assert sha256_file(local) == output["sha256"]
-    materialization = demo["instance"].fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers"), asset_partitions=[f"demo/{key}"]), limit=1
-    ).records[0].asset_materialization
+    materialization = (
+        demo["instance"]
+        .fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers"), asset_partitions=[f"demo/{key}"]), limit=1
+        )
+        .records[0]
+        .asset_materialization
+    )
     assert materialization.metadata["input_sha256"].value == record["input"]["sha256"]
     assert materialization.metadata["pipeline_digest"].value == record["code"]["pipeline_digest"]
 
@@ -161,8 +175,8 @@ def test_gait_results_in_s3_equal_skdh_truth(demo, samples):
 
 def test_cwa_read_from_s3_through_the_project_equals_skdh_truth(demo, samples, tmp_path):
     """The project's download + the study config's reader step give SKDH's ax3 truth (atol 5e-5)."""
-    from biomarker_assets.resources.study_store import StudyStore
     from biomarker_assets.lib.skdh.runner import read_file
+    from biomarker_assets.resources.study_store import StudyStore
 
     store = StudyStore()
     local = tmp_path / "DM002_V1_wrist.cwa"
@@ -207,8 +221,9 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 
     instance = demo["instance"]
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers")),
-                                              limit=100).records
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers")), limit=100
+    ).records
     evaluations = {record.partition_key: record.asset_materialization.metadata for record in records}
     wrist = evaluations["demo/raw/wrist/DM001_V1_wrist.bin"]
     assert wrist["qc_failed"].value == [] and wrist["fs"].value == pytest.approx(50.0)
@@ -223,10 +238,14 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     from biomarker_assets.definitions import defs as definitions
 
     resources = {k: definitions.resources[k] for k in ("study_store", "notifier", "metadata_table")}
-    result = dg.materialize([file_biomarkers], instance=instance, resources=resources,
-                            partition_key="demo/raw/clinic/DM005_V1_wrist.bin")
-    [evaluation] = [e.asset_check_evaluation_data for e in result.all_events
-                    if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                    and e.asset_check_evaluation_data.check_name == "min_wear_time"]
+    result = dg.materialize(
+        [file_biomarkers], instance=instance, resources=resources, partition_key="demo/raw/clinic/DM005_V1_wrist.bin"
+    )
+    [evaluation] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == "min_wear_time"
+    ]
     assert evaluation.passed is False
     assert [m for m in drain_messages() if m["kind"] == "qc_failed"] == []

@@ -82,14 +82,20 @@ def put_object_outside(statements: list[dict], locations: list[tuple[str, str]])
             bad.append(f"NotResource {statement['NotResource']}")
         for resource in _as_list(statement.get("Resource", [])):
             # a wildcard before the prefix ends (arn:aws:s3:::*, .../res*) could reach other keys
-            if not (isinstance(resource, str) and any(resource.startswith(a) and "*" not in resource[: len(a)] for a in allowed)):
+            if not (
+                isinstance(resource, str)
+                and any(resource.startswith(a) and "*" not in resource[: len(a)] for a in allowed)
+            ):
                 bad.append(str(resource))
     return bad
 
 
 def write_locations(params: dict[str, str]) -> list[tuple[str, str]]:
     """Where runs may write: results, and Dagster's step logs (container/dagster.yaml's S3ComputeLogManager)."""
-    return [(params["ResultsBucketName"], params["ResultsPrefix"]), (params["ComputeLogBucketName"], "dagster-compute-logs/")]
+    return [
+        (params["ResultsBucketName"], params["ResultsPrefix"]),
+        (params["ComputeLogBucketName"], "dagster-compute-logs/"),
+    ]
 
 
 def template_statements_of_role(template: dict, role: str, params: dict[str, str]) -> list[dict]:
@@ -99,14 +105,18 @@ def template_statements_of_role(template: dict, role: str, params: dict[str, str
     assert not props.get("ManagedPolicyArns"), f"{role} has managed policies the template cannot show"
     documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
     documents += [
-        r["Properties"]["PolicyDocument"] for r in resources.values()
-        if r["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"} and {"Ref": role} in r["Properties"].get("Roles", [])
+        r["Properties"]["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"}
+        and {"Ref": role} in r["Properties"].get("Roles", [])
     ]
     return [_resolve(s, params) for doc in documents for s in doc["Statement"]]
 
 
 def _env_params(env: str) -> dict[str, str]:
-    return load_environment(env, image=IMAGE, overrides={"VpcId": "vpc-1", "PrivateSubnetIds": "subnet-1,subnet-2"}).parameters
+    return load_environment(
+        env, image=IMAGE, overrides={"VpcId": "vpc-1", "PrivateSubnetIds": "subnet-1,subnet-2"}
+    ).parameters
 
 
 # ------------------------------------------------------------------ template only
@@ -141,9 +151,13 @@ def test_put_object_check_catches_a_widened_policy():
     template = load_template()
     params = _env_params("dev")
     doc = template["Resources"]["DataAccessPolicy"]["Properties"]["PolicyDocument"]
-    doc["Statement"].append({"Effect": "Allow", "Action": "s3:Put*", "Resource": "arn:aws:s3:::biomarker-study-data-dev/raw/*"})
+    doc["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:Put*", "Resource": "arn:aws:s3:::biomarker-study-data-dev/raw/*"}
+    )
     doc["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
-    doc["Statement"].append({"Effect": "Allow", "NotAction": "sqs:*", "Resource": "arn:aws:s3:::biomarker-results-dev/res*"})
+    doc["Statement"].append(
+        {"Effect": "Allow", "NotAction": "sqs:*", "Resource": "arn:aws:s3:::biomarker-results-dev/res*"}
+    )
     bad = put_object_outside(template_statements_of_role(template, "RunTaskRole", params), write_locations(params))
     assert bad == ["arn:aws:s3:::biomarker-study-data-dev/raw/*", "*", "arn:aws:s3:::biomarker-results-dev/res*"]
 
@@ -154,7 +168,9 @@ def test_service_role_passes_only_the_two_task_roles_and_runs_only_the_run_famil
     passes = [s for s in statements if grants(s, "iam:PassRole")]
     assert [r for s in passes for r in s["Resource"]] == ["<GetAtt RunTaskRole.Arn>", "<GetAtt TaskExecutionRole.Arn>"]
     run = [s for s in statements if grants(s, "ecs:RunTask")]
-    assert [s["Resource"] for s in run] == ["arn:aws:ecs:us-east-1:123456789012:task-definition/biomarker-assets-run-prod:*"]
+    assert [s["Resource"] for s in run] == [
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/biomarker-assets-run-prod:*"
+    ]
     assert all("ecs:cluster" in s["Condition"]["ArnEquals"] for s in run)
 
 
@@ -166,11 +182,19 @@ def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
         rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}, name
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
         }, name
     # the deployment names settings.py reads (its optional tunables keep their defaults)
-    settings_vars = {"BIOMARKER_CONFIG_BUCKET", "BIOMARKER_CONFIG_PREFIX", "BIOMARKER_NOTIFICATION_QUEUE",
-                     "BIOMARKER_METADATA_TABLE", "BIOMARKER_IMAGE"}
+    settings_vars = {
+        "BIOMARKER_CONFIG_BUCKET",
+        "BIOMARKER_CONFIG_PREFIX",
+        "BIOMARKER_NOTIFICATION_QUEUE",
+        "BIOMARKER_METADATA_TABLE",
+        "BIOMARKER_IMAGE",
+    }
     assert settings_vars <= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', SETTINGS.read_text()))
     task_defs = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::ECS::TaskDefinition"}
     assert set(task_defs) == {"WebserverTaskDefinition", "DaemonTaskDefinition", "RunTaskDefinition"}
@@ -215,11 +239,24 @@ def fresh_moto(moto_url):
     ec2 = aws_client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"][
+            "SubnetId"
+        ]
         for i, az in [(1, "a"), (2, "b")]
     ]
-    return ["deploy", "--env", "dev", "--image", IMAGE, "--parameter", f"VpcId={vpc}",
-            "--parameter", f"PrivateSubnetIds={','.join(subnets)}", "--parameter", "DeployToMoto=true"]
+    return [
+        "deploy",
+        "--env",
+        "dev",
+        "--image",
+        IMAGE,
+        "--parameter",
+        f"VpcId={vpc}",
+        "--parameter",
+        f"PrivateSubnetIds={','.join(subnets)}",
+        "--parameter",
+        "DeployToMoto=true",
+    ]
 
 
 def _stack():
@@ -231,7 +268,9 @@ def _outputs() -> dict[str, str]:
 
 
 def _container(family: str) -> dict:
-    return aws_client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]["containerDefinitions"][0]
+    return aws_client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]["containerDefinitions"][
+        0
+    ]
 
 
 def test_dry_run_validates_and_prints_without_creating(fresh_moto, capsys):
@@ -254,8 +293,12 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
 
     s3 = aws_client("s3")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    assert buckets == {"biomarker-study-configs-dev", "biomarker-study-data-dev", "biomarker-results-dev",
-                       "biomarker-dagster-logs-dev"}
+    assert buckets == {
+        "biomarker-study-configs-dev",
+        "biomarker-study-data-dev",
+        "biomarker-results-dev",
+        "biomarker-dagster-logs-dev",
+    }
     for bucket in buckets:
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -264,13 +307,21 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     dlq_url = sqs.get_queue_url(QueueName="biomarker-dead-letters-dev")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for name in ["biomarker-notifications-dev", "biomarker-s3-events-dev"]:
-        attrs = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], AttributeNames=["All"])["Attributes"]
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], AttributeNames=["All"]
+        )["Attributes"]
         assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}, name
         assert attrs["SqsManagedSseEnabled"] == "true"
 
     table = aws_client("dynamodb").describe_table(TableName="biomarker-subject-metadata-dev")["Table"]
-    assert table["KeySchema"] == [{"AttributeName": "study", "KeyType": "HASH"}, {"AttributeName": "subject", "KeyType": "RANGE"}]
-    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {"study": "S", "subject": "S"}
+    assert table["KeySchema"] == [
+        {"AttributeName": "study", "KeyType": "HASH"},
+        {"AttributeName": "subject", "KeyType": "RANGE"},
+    ]
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {
+        "study": "S",
+        "subject": "S",
+    }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
     log_group = aws_client("logs").describe_log_groups(logGroupNamePrefix="/biomarker-assets/dev")["logGroups"][0]
@@ -281,12 +332,22 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     run = _container("biomarker-assets-run-dev")
     assert (run["name"], run["image"], run["cpu"], run["memory"]) == ("run", IMAGE, 1024, 4096)
     env = {e["name"]: e["value"] for e in run["environment"]}
-    assert env["BIOMARKER_CONFIG_BUCKET"] == "biomarker-study-configs-dev" and env["BIOMARKER_CONFIG_PREFIX"] == "studies/"
+    assert (
+        env["BIOMARKER_CONFIG_BUCKET"] == "biomarker-study-configs-dev" and env["BIOMARKER_CONFIG_PREFIX"] == "studies/"
+    )
     assert env["BIOMARKER_NOTIFICATION_QUEUE"] == "biomarker-notifications-dev"
     assert env["BIOMARKER_METADATA_TABLE"] == "biomarker-subject-metadata-dev"
     assert env["BIOMARKER_IMAGE"] == IMAGE and env["AWS_REGION"] == "us-east-1"
     assert run["logConfiguration"]["options"]["awslogs-group"] == "/biomarker-assets/dev"
-    assert _container("biomarker-assets-webserver-dev")["command"] == ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]
+    assert _container("biomarker-assets-webserver-dev")["command"] == [
+        "dagster-webserver",
+        "-h",
+        "0.0.0.0",
+        "-p",
+        "3000",
+        "-w",
+        "workspace.yaml",
+    ]
     assert _container("biomarker-assets-daemon-dev")["command"] == ["dagster-daemon", "run"]
     services = ecs.describe_services(cluster="biomarker-assets-dev", services=["webserver", "daemon"])["services"]
     assert {s["serviceName"]: s["desiredCount"] for s in services} == {"webserver": 1, "daemon": 1}
@@ -296,7 +357,9 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     groups = {g["Description"].split(",")[0]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
     task_sg = groups["Dagster webserver"]["GroupId"]
     db_rules = groups["Dagster PostgreSQL"]["IpPermissions"]
-    assert [(r["FromPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]], r["IpRanges"]) for r in db_rules] == [(5432, [task_sg], [])]
+    assert [(r["FromPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]], r["IpRanges"]) for r in db_rules] == [
+        (5432, [task_sg], [])
+    ]
 
     # the resolved policies in IAM: the run role writes only under the results prefix
     iam = aws_client("iam")
@@ -305,12 +368,23 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     statements = []
     for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
         version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
-        document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+        document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"][
+            "Document"
+        ]
         statements += (json.loads(document) if isinstance(document, str) else document)["Statement"]
     assert sorted(r for s in statements if grants(s, "s3:PutObject") for r in _as_list(s["Resource"])) == [
-        "arn:aws:s3:::biomarker-dagster-logs-dev/dagster-compute-logs/*", "arn:aws:s3:::biomarker-results-dev/results/*"]
-    assert put_object_outside(statements, [("biomarker-results-dev", "results/"), ("biomarker-dagster-logs-dev", "dagster-compute-logs/")]) == []
-    assert [r for s in statements if grants(s, "s3:GetObjectVersion") for r in _as_list(s["Resource"])] == ["arn:aws:s3:::biomarker-study-data-dev/raw/*"]
+        "arn:aws:s3:::biomarker-dagster-logs-dev/dagster-compute-logs/*",
+        "arn:aws:s3:::biomarker-results-dev/results/*",
+    ]
+    assert (
+        put_object_outside(
+            statements, [("biomarker-results-dev", "results/"), ("biomarker-dagster-logs-dev", "dagster-compute-logs/")]
+        )
+        == []
+    )
+    assert [r for s in statements if grants(s, "s3:GetObjectVersion") for r in _as_list(s["Resource"])] == [
+        "arn:aws:s3:::biomarker-study-data-dev/raw/*"
+    ]
 
 
 def test_code_location_works_against_the_deployed_names(fresh_moto):
@@ -329,13 +403,17 @@ def test_code_location_works_against_the_deployed_names(fresh_moto):
     queue_url = aws_client("sqs").get_queue_url(QueueName=env["BIOMARKER_NOTIFICATION_QUEUE"])["QueueUrl"]
     assert [m["kind"] for m in drain_messages(queue_url)] == ["missing_config"]
     store = StudyStore(config_bucket=env["BIOMARKER_CONFIG_BUCKET"], config_prefix=env["BIOMARKER_CONFIG_PREFIX"])
-    aws_client("s3").put_object(Bucket=store.config_bucket, Key=f"{store.config_prefix}demo.yaml", Body=b"study: demo\n")
+    aws_client("s3").put_object(
+        Bucket=store.config_bucket, Key=f"{store.config_prefix}demo.yaml", Body=b"study: demo\n"
+    )
     assert list(store.config_studies()) == [("demo", "studies/demo.yaml")]
 
 
 def test_deploy_again_without_changes_succeeds_and_changes_nothing(fresh_moto, capsys):
     assert main(fresh_moto) == 0
-    before = aws_client("ecs").describe_task_definition(taskDefinition="biomarker-assets-run-dev")["taskDefinition"]["revision"]
+    before = aws_client("ecs").describe_task_definition(taskDefinition="biomarker-assets-run-dev")["taskDefinition"][
+        "revision"
+    ]
     capsys.readouterr()
     assert main(fresh_moto) == 0
     out = capsys.readouterr().out
@@ -343,7 +421,9 @@ def test_deploy_again_without_changes_succeeds_and_changes_nothing(fresh_moto, c
     # update that touches no resource, because it compares list/number parameters as parsed values
     assert "is up to date: no changes" in out or "updated: UPDATE_COMPLETE" in out
     assert _stack()["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-    after = aws_client("ecs").describe_task_definition(taskDefinition="biomarker-assets-run-dev")["taskDefinition"]["revision"]
+    after = aws_client("ecs").describe_task_definition(taskDefinition="biomarker-assets-run-dev")["taskDefinition"][
+        "revision"
+    ]
     assert after == before == 1
     assert "ClusterName = biomarker-assets-dev" in out
 
@@ -357,7 +437,9 @@ def test_no_updates_answer_is_success(fresh_moto, capsys, monkeypatch):
     cfn = aws_client("cloudformation")
 
     def no_updates(**kwargs):
-        raise ClientError({"Error": {"Code": "ValidationError", "Message": "No updates are to be performed."}}, "UpdateStack")
+        raise ClientError(
+            {"Error": {"Code": "ValidationError", "Message": "No updates are to be performed."}}, "UpdateStack"
+        )
 
     monkeypatch.setattr(cfn, "update_stack", no_updates)
     assert main(fresh_moto) == 0
@@ -372,5 +454,7 @@ def test_changed_parameter_updates_the_stack(fresh_moto, capsys):
     assert _stack()["StackStatus"] == "UPDATE_COMPLETE"
     params = {p["ParameterKey"]: p["ParameterValue"] for p in _stack()["Parameters"]}
     assert params["DaemonDesiredCount"] == "0"
-    services = aws_client("ecs").describe_services(cluster="biomarker-assets-dev", services=["webserver", "daemon"])["services"]
+    services = aws_client("ecs").describe_services(cluster="biomarker-assets-dev", services=["webserver", "daemon"])[
+        "services"
+    ]
     assert {s["serviceName"]: s["desiredCount"] for s in services} == {"webserver": 2, "daemon": 0}

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
+from biomarker_assets.lib.metadata.cleaning import clean_table, parse_height, read_table
 from biomarker_assets.lib.study_config.schema import FilePattern, MetadataFiles
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.lib.metadata.cleaning import clean_table, parse_height, read_table
 
 SPEC = MetadataFiles(match=FilePattern(glob="*.csv"))
 
@@ -22,13 +22,26 @@ def test_demo_subjects_are_cleaned_to_si_units():
         {"row": 7, "subject": "DM006", "field": "height", "value": "tall", "reason": "cannot read a height from 'tall'"}
     ]
     assert cleaned.rejected_rows == [{"row": 8, "reason": "empty subject id"}]
-    assert cleaned.column_map == {"Subject ID ": "subject", "Height  ": "height", "Gender": "sex", "AGE (years) ": "age"}
+    assert cleaned.column_map == {
+        "Subject ID ": "subject",
+        "Height  ": "height",
+        "Gender": "sex",
+        "AGE (years) ": "age",
+    }
 
 
 @pytest.mark.parametrize(
     "raw,unit,metres",
-    [("1.88", None, 1.88), ("188", None, 1.88), ("74", None, 1.8796), ("6'2\"", None, 1.8796),
-     ("180", "cm", 1.8), ("70", "in", 1.778), ("1,75 m", None, 1.75), ("5 ft 10", None, 1.778)],
+    [
+        ("1.88", None, 1.88),
+        ("188", None, 1.88),
+        ("74", None, 1.8796),
+        ("6'2\"", None, 1.8796),
+        ("180", "cm", 1.8),
+        ("70", "in", 1.778),
+        ("1,75 m", None, 1.75),
+        ("5 ft 10", None, 1.778),
+    ],
 )
 def test_height_units(raw, unit, metres):
     assert parse_height(raw, unit) == pytest.approx(metres, abs=1e-4)

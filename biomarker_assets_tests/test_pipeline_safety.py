@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from biomarker_assets import settings
-from biomarker_assets.defs.configs.assets import study_configs
 from biomarker_assets.definitions import defs
+from biomarker_assets.defs.configs.assets import study_configs
+from biomarker_assets.defs.partitions import studies
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.defs.partitions import studies
 from biomarker_assets.resources.aws import aws_client
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier")}
@@ -23,12 +23,18 @@ SENTINEL = "bma_sentinel_never_imported"
 # study -> (the step a study config sneaks in, what the rejection says about it)
 EVIL = {
     "evil-os": ({"process": "system", "package": "os", "module": "path"}, "package 'os' is not allowed"),
-    "evil-subprocess": ({"process": "Popen", "package": "subprocess", "module": "subprocess"},
-                        "package 'subprocess' is not allowed"),
-    "evil-package": ({"process": "Payload", "package": SENTINEL, "module": "payload"},
-                     f"package '{SENTINEL}' is not allowed"),
-    "evil-module": ({"process": "Payload", "package": "skdh", "module": SENTINEL},
-                    f"module '{SENTINEL}' is not an allowed module of package 'skdh'"),
+    "evil-subprocess": (
+        {"process": "Popen", "package": "subprocess", "module": "subprocess"},
+        "package 'subprocess' is not allowed",
+    ),
+    "evil-package": (
+        {"process": "Payload", "package": SENTINEL, "module": "payload"},
+        f"package '{SENTINEL}' is not allowed",
+    ),
+    "evil-module": (
+        {"process": "Payload", "package": "skdh", "module": SENTINEL},
+        f"module '{SENTINEL}' is not an allowed module of package 'skdh'",
+    ),
 }
 
 
@@ -37,8 +43,16 @@ def config_for(study: str, extra_step: dict | None) -> dict:
     config.update(study=study, bucket=f"{study}-data")
     if extra_step is not None:
         steps = config["pipelines"]["gait"]["skdh"]["Steps"]
-        steps.insert(1, {"name": extra_step["process"], "parameters": {}, "save_file": None, "plot_file": None,
-                         **copy.deepcopy(extra_step)})
+        steps.insert(
+            1,
+            {
+                "name": extra_step["process"],
+                "parameters": {},
+                "save_file": None,
+                "plot_file": None,
+                **copy.deepcopy(extra_step),
+            },
+        )
     return config
 
 
@@ -80,5 +94,6 @@ def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_impor
         assert message["kind"] == "invalid_config"
         assert message["file"] == f"s3://{settings.CONFIG_BUCKET}/{settings.CONFIG_PREFIX}{study}.yaml"
         errors = message["details"]["errors"]
-        assert any(e.startswith("pipelines.gait.skdh") and f"step 1 ({extra['process']!r}): {expected}" in e
-                   for e in errors), errors
+        assert any(
+            e.startswith("pipelines.gait.skdh") and f"step 1 ({extra['process']!r}): {expected}" in e for e in errors
+        ), errors

@@ -13,8 +13,18 @@ CONFIG = str(STUDY_FILES / "demo.yaml")
 
 def test_gait_file_gives_skdh_truth_and_provenance(samples, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["process-file", str(samples / "gait_input.npz"), "--config", CONFIG, "--key", "raw/lumbar/DM001_V1_lumbar.npz",
-            "--input", "height=1.88", "--out", str(out)]
+    args = [
+        "process-file",
+        str(samples / "gait_input.npz"),
+        "--config",
+        CONFIG,
+        "--key",
+        "raw/lumbar/DM001_V1_lumbar.npz",
+        "--input",
+        "height=1.88",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     printed = json.loads(capsys.readouterr().out)
     truth = np.load(samples / "gait_results_apcwt.npz")
@@ -23,9 +33,17 @@ def test_gait_file_gives_skdh_truth_and_provenance(samples, tmp_path, capsys):
         assert np.allclose(gait[key].to_numpy(zero_copy_only=False).astype(float), truth[key], equal_nan=True), key
     record = json.loads((out / "provenance.json").read_text())
     assert record["code"]["pipeline_name"] == "gait" and record["subject"] == {"height": 1.88}
-    assert record["input"]["uri"].startswith("file://") and record["input"]["size"] == (samples / "gait_input.npz").stat().st_size
+    assert (
+        record["input"]["uri"].startswith("file://")
+        and record["input"]["size"] == (samples / "gait_input.npz").stat().st_size
+    )
     assert {o["uri"] for o in record["outputs"]} == {
-        "PredictGaitLumbarLgbm.parquet", "GaitLumbar.parquet", "summary_rows.parquet", "overview.png", "headline.json"}
+        "PredictGaitLumbarLgbm.parquet",
+        "GaitLumbar.parquet",
+        "summary_rows.parquet",
+        "overview.png",
+        "headline.json",
+    }
     assert (out / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any("skdh_processes.resample.Resample" in p for p in record["code"]["project_processes"])
     assert printed["headline"]["n_strides"] == 81
@@ -33,8 +51,13 @@ def test_gait_file_gives_skdh_truth_and_provenance(samples, tmp_path, capsys):
     # deterministic: the same input, config and code give byte-identical result files
     again = tmp_path / "again"
     assert main([*args[:-1], str(again)]) == 0
-    for name in ("GaitLumbar.parquet", "PredictGaitLumbarLgbm.parquet", "summary_rows.parquet", "overview.png",
-                 "headline.json"):
+    for name in (
+        "GaitLumbar.parquet",
+        "PredictGaitLumbarLgbm.parquet",
+        "summary_rows.parquet",
+        "overview.png",
+        "headline.json",
+    ):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 
@@ -49,7 +72,17 @@ def test_missing_requirement_and_unknown_rule_are_clear_errors(samples, tmp_path
 def test_corrupt_file_fails_with_the_reason(samples, tmp_path, capsys):
     corrupt = tmp_path / "DM004_V1_wrist.cwa"
     corrupt.write_bytes(b"\x00\xff" * 2048)
-    code = main(["process-file", str(corrupt), "--config", CONFIG, "--key", "raw/wrist/DM004_V1_wrist.cwa",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "process-file",
+            str(corrupt),
+            "--config",
+            CONFIG,
+            "--key",
+            "raw/wrist/DM004_V1_wrist.cwa",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     assert "SKDH pipeline 'wrist-activity' failed" in capsys.readouterr().err

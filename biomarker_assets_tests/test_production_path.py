@@ -28,14 +28,19 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 
 from biomarker_assets import settings
-from biomarker_assets.platform import run_sizing
+from biomarker_assets.defs.partitions import data_files, studies
+from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets_tests.support.fake_ecs import OOM_EXIT_CODE, FakeFargate, create_fargate_network, default_platform_env
-from biomarker_assets_tests.support.postgres import postgres_server
-from biomarker_assets.lib.partition_keys import file_partition_key
-from biomarker_assets.defs.partitions import data_files, studies
+from biomarker_assets.platform import run_sizing
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets_tests.support.fake_ecs import (
+    OOM_EXIT_CODE,
+    FakeFargate,
+    create_fargate_network,
+    default_platform_env,
+)
+from biomarker_assets_tests.support.postgres import postgres_server
 
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENT = "test"
@@ -86,14 +91,24 @@ def stack_environment(pg_env: dict[str, str]) -> dict[str, str]:
 
 def register(family: str, container: str, env: dict[str, str], secret_arn: str, cpu: int, memory: int, **extra) -> None:
     aws_client("ecs").register_task_definition(
-        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu=str(cpu), memory=str(memory),
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu=str(cpu),
+        memory=str(memory),
         runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
-        containerDefinitions=[{
-            "name": container, "image": IMAGE, "essential": True, "cpu": cpu, "memory": memory,
-            "environment": [{"name": k, "value": v} for k, v in env.items()],
-            "secrets": [{"name": "DAGSTER_POSTGRES_PASSWORD", "valueFrom": f"{secret_arn}:password::"}],
-            **extra,
-        }],
+        containerDefinitions=[
+            {
+                "name": container,
+                "image": IMAGE,
+                "essential": True,
+                "cpu": cpu,
+                "memory": memory,
+                "environment": [{"name": k, "value": v} for k, v in env.items()],
+                "secrets": [{"name": "DAGSTER_POSTGRES_PASSWORD", "valueFrom": f"{secret_arn}:password::"}],
+                **extra,
+            }
+        ],
     )
 
 
@@ -107,7 +122,9 @@ def wait_for(what: str, condition, stack: Stack | None = None, timeout_s: float 
     details = ""
     if stack is not None:
         for task in [*stack.fargate.finished][-4:]:
-            details += f"\n--- task {task.arn} exit {task.exit_code} ({task.reason}):\n{task.log_path.read_text()[-3000:]}"
+            details += (
+                f"\n--- task {task.arn} exit {task.exit_code} ({task.reason}):\n{task.log_path.read_text()[-3000:]}"
+            )
         daemon_log = stack.fargate.log_dir / f"{stack.daemon_task.rsplit('/', 1)[1]}.log"
         details += f"\n--- daemon:\n{daemon_log.read_text()[-4000:]}\n--- stand-in errors: {stack.fargate.errors}"
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}{details}")
@@ -130,17 +147,29 @@ sys.exit(int(os.environ.get("EXIT", "0")))
 
 def run_child(fargate: FakeFargate, network: dict, memory: int = 512, **env) -> str:
     return aws_client("ecs").run_task(
-        cluster="standin", taskDefinition="child", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [network["subnet"]],
-                                                      "securityGroups": [network["security_group"]]}},
-        overrides={"memory": str(memory), "containerOverrides": [{
-            "name": "main", "command": [sys.executable, "-c", CHILD],
-            "environment": [{"name": k, "value": v} for k, v in env.items()]}]},
+        cluster="standin",
+        taskDefinition="child",
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [network["subnet"]], "securityGroups": [network["security_group"]]}
+        },
+        overrides={
+            "memory": str(memory),
+            "containerOverrides": [
+                {
+                    "name": "main",
+                    "command": [sys.executable, "-c", CHILD],
+                    "environment": [{"name": k, "value": v} for k, v in env.items()],
+                }
+            ],
+        },
     )["tasks"][0]["taskArn"]
 
 
 def finished(fargate: FakeFargate, arn: str, timeout_s: float = 60):
-    return wait_for(f"task {arn}", lambda: next((t for t in fargate.finished if t.arn == arn), None), timeout_s=timeout_s)
+    return wait_for(
+        f"task {arn}", lambda: next((t for t in fargate.finished if t.arn == arn), None), timeout_s=timeout_s
+    )
 
 
 @pytest.fixture
@@ -148,12 +177,25 @@ def standin(aws, tmp_path, monkeypatch):
     monkeypatch.setenv("ONLY_IN_THE_TEST_PROCESS", "1")
     network = create_fargate_network()
     aws_client("ecs").create_cluster(clusterName="standin")
-    secret = aws_client("secretsmanager").create_secret(Name="db", SecretString=json.dumps({"password": "s3cret"}))["ARN"]
+    secret = aws_client("secretsmanager").create_secret(Name="db", SecretString=json.dumps({"password": "s3cret"}))[
+        "ARN"
+    ]
     aws_client("ecs").register_task_definition(
-        family="child", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": "main", "image": "x", "cpu": 256, "memory": 4096,
-                               "environment": [{"name": "FROM_DEFINITION", "value": "yes"}],
-                               "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"}]}],
+        family="child",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "main",
+                "image": "x",
+                "cpu": 256,
+                "memory": 4096,
+                "environment": [{"name": "FROM_DEFINITION", "value": "yes"}],
+                "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"}],
+            }
+        ],
     )
     with FakeFargate("standin", log_dir=tmp_path, poll_s=0.2, stop_timeout_s=10) as fargate:
         yield fargate, network
@@ -205,12 +247,21 @@ def stack(moto_url, tmp_path_factory):
     production_instance_yaml(home)
     with postgres_server() as pg, pytest.MonkeyPatch.context() as mp:
         secret_arn = aws_client("secretsmanager").create_secret(
-            Name=f"biomarker-assets-{ENVIRONMENT}-db", SecretString=json.dumps({"username": pg.user, "password": pg.password})
+            Name=f"biomarker-assets-{ENVIRONMENT}-db",
+            SecretString=json.dumps({"username": pg.user, "password": pg.password}),
         )["ARN"]
         env = stack_environment(pg.env())
         register(RUN_FAMILY, "run", env, secret_arn, 1024, 4096, command=["biomarker-assets", "--help"])
-        register(DAEMON_FAMILY, "daemon", {**env, "BIOMARKER_SENSOR_INTERVAL": "2"}, secret_arn, 1024, 4096,
-                 command=["dagster-daemon", "run"], workingDirectory=str(REPO))
+        register(
+            DAEMON_FAMILY,
+            "daemon",
+            {**env, "BIOMARKER_SENSOR_INTERVAL": "2"},
+            secret_arn,
+            1024,
+            4096,
+            command=["dagster-daemon", "run"],
+            workingDirectory=str(REPO),
+        )
         for key, value in {**env, **pg.env()}.items():  # this process reads the same instance
             mp.setenv(key, value)
         # A known study (its config was discovered before): its first file goes straight to a run,
@@ -223,23 +274,32 @@ def stack(moto_url, tmp_path_factory):
         platform = {**default_platform_env(), "DAGSTER_HOME": str(home)}
         with FakeFargate(CLUSTER, platform_env=platform, log_dir=home / "task-logs", stop_timeout_s=5) as fargate:
             daemon_task = aws_client("ecs").run_task(
-                cluster=CLUSTER, taskDefinition=DAEMON_FAMILY, launchType="FARGATE",
-                networkConfiguration={"awsvpcConfiguration": {
-                    "subnets": [network["subnet"]], "securityGroups": [network["security_group"]],
-                    "assignPublicIp": "DISABLED"}},
+                cluster=CLUSTER,
+                taskDefinition=DAEMON_FAMILY,
+                launchType="FARGATE",
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": [network["subnet"]],
+                        "securityGroups": [network["security_group"]],
+                        "assignPublicIp": "DISABLED",
+                    }
+                },
             )["tasks"][0]["taskArn"]
             with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
                 yield Stack(instance, fargate, home, env, daemon_task, network)
             for t in fargate.finished:  # what each task used: the basis of run_sizing's floor
-                print(f"{t.tags.get('dagster/job_name')} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s")
+                print(
+                    f"{t.tags.get('dagster/job_name')} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s"
+                )
             # leaving the block stops the daemon and any run still going (SIGTERM, then SIGKILL)
 
 
 def upload_study_config() -> None:
     config = copy.deepcopy(yaml.safe_load((STUDY_FILES / "demo.yaml").read_text()))
     config.update(study=STUDY, bucket=BUCKET)
-    aws_client("s3").put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml",
-                                Body=yaml.safe_dump(config).encode())
+    aws_client("s3").put_object(
+        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml", Body=yaml.safe_dump(config).encode()
+    )
 
 
 def finished_run(stack: Stack, run_filter: dg.RunsFilter, timeout_s: float = 120.0) -> dg.DagsterRun:
@@ -252,7 +312,9 @@ def finished_run(stack: Stack, run_filter: dg.RunsFilter, timeout_s: float = 120
 
 def ran(stack: Stack, arn: str):
     """The stand-in's record of a task, once its process has exited (the run may finish just before)."""
-    return wait_for(f"task {arn} to exit", lambda: next((t for t in stack.fargate.finished if t.arn == arn), None), stack, 30)
+    return wait_for(
+        f"task {arn} to exit", lambda: next((t for t in stack.fargate.finished if t.arn == arn), None), stack, 30
+    )
 
 
 def ecs_task(arn: str) -> dict:
@@ -263,9 +325,13 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
     s3 = aws_client("s3")
     s3.upload_file(str(samples / "ax3_sample.cwa"), BUCKET, DATA_KEY)
     partition = file_partition_key(STUDY, DATA_KEY)
-    wait_for("the new file's partition", lambda: partition in stack.instance.get_dynamic_partitions(data_files.name), stack)
+    wait_for(
+        "the new file's partition", lambda: partition in stack.instance.get_dynamic_partitions(data_files.name), stack
+    )
     run = finished_run(stack, dg.RunsFilter(job_name="process_data_file", tags={"dagster/partition": partition}))
-    assert run.status == dg.DagsterRunStatus.SUCCESS, [e.message for e in stack.instance.all_logs(run.run_id) if e.message][-5:]
+    assert run.status == dg.DagsterRunStatus.SUCCESS, [
+        e.message for e in stack.instance.all_logs(run.run_id) if e.message
+    ][-5:]
 
     # the run was one Fargate task of the stack's run family, launched into the daemon's network
     ran(stack, run.tags["ecs/task_arn"])
@@ -285,12 +351,17 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
     assert 0 < ran(stack, task["taskArn"]).peak_mib < int(expected["ecs/memory"])
 
     # results and provenance in the study bucket, written by that run in that image
-    [record_key] = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="results/")["Contents"]
-                    if o["Key"].endswith(f"{DATA_KEY}/provenance.json")]
+    [record_key] = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="results/")["Contents"]
+        if o["Key"].endswith(f"{DATA_KEY}/provenance.json")
+    ]
     provenance = json.loads(s3.get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
     assert provenance["code"]["dagster_run_id"] == run.run_id and provenance["code"]["image"] == IMAGE
-    assert any(k.endswith(".parquet") for k in (o["Key"] for o in s3.list_objects_v2(
-        Bucket=BUCKET, Prefix=record_key.rsplit("/", 1)[0])["Contents"]))
+    assert any(
+        k.endswith(".parquet")
+        for k in (o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=record_key.rsplit("/", 1)[0])["Contents"])
+    )
     # step logs went to S3
     logs = [o["Key"] for o in s3.list_objects_v2(Bucket=LOG_BUCKET).get("Contents", [])]
     assert any(run.run_id in key for key in logs), logs
@@ -304,15 +375,31 @@ def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack):
     """512 MiB is too small for a run task: the stand-in kills it as Fargate would (exit 137)."""
     tags = {"dagster/partition": STUDY, "ecs/cpu": "256", "ecs/memory": "512", "test": "oom"}
     env = {k: v for k, v in os.environ.items()}
-    subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "launch", "-w", str(REPO / "workspace.yaml"),
-                    "-j", "catalog_study", "--tags", json.dumps(tags)],
-                   check=True, env={**env, "DAGSTER_HOME": str(stack.home)}, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "job",
+            "launch",
+            "-w",
+            str(REPO / "workspace.yaml"),
+            "-j",
+            "catalog_study",
+            "--tags",
+            json.dumps(tags),
+        ],
+        check=True,
+        env={**env, "DAGSTER_HOME": str(stack.home)},
+        capture_output=True,
+        timeout=120,
+    )
     first = finished_run(stack, dg.RunsFilter(tags={"test": "oom"}, job_name="catalog_study"))
     first = stack.instance.get_runs(dg.RunsFilter(tags={"test": "oom"}), ascending=True, limit=1)[0]
     assert first.status == dg.DagsterRunStatus.FAILURE
     killed = ran(stack, first.tags["ecs/task_arn"])
     assert killed.exit_code == OOM_EXIT_CODE
-    failure = next(e for e in stack.instance.all_logs(first.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
+    failure = next(
+        e for e in stack.instance.all_logs(first.run_id) if e.dagster_event and e.dagster_event.is_run_failure
+    )
     assert f"exit code {OOM_EXIT_CODE}" in failure.message
 
     retry = finished_run(stack, dg.RunsFilter(tags={PARENT_RUN_ID_TAG: first.run_id}))

@@ -30,19 +30,30 @@ from biomarker_assets_tests.support.device_files import (
 
 
 def reader(process: str, module: str, parameters: dict) -> dict:
-    return {"name": process, "process": process, "package": "skdh", "module": module,
-            "parameters": parameters, "save_file": None, "plot_file": None}
+    return {
+        "name": process,
+        "process": process,
+        "package": "skdh",
+        "module": module,
+        "parameters": parameters,
+        "save_file": None,
+        "plot_file": None,
+    }
 
 
 # SKDH's example_data_2min.csv has no header row: unix seconds, accel x/y/z [g], gyro x/y/z.
 CSV_COLUMNS = ["time", "ax", "ay", "az", "gx", "gy", "gz"]
 READERS = {
-    "csv": reader("ReadCSV", "io.csv", {
-        "time_col_name": "time",
-        "column_names": {"accel": ["ax", "ay", "az"], "gyro": ["gx", "gy", "gz"]},
-        "read_csv_kwargs": {"header": None, "names": CSV_COLUMNS},
-        "to_datetime_kwargs": {"unit": "s"},
-    }),
+    "csv": reader(
+        "ReadCSV",
+        "io.csv",
+        {
+            "time_col_name": "time",
+            "column_names": {"accel": ["ax", "ay", "az"], "gyro": ["gx", "gy", "gz"]},
+            "read_csv_kwargs": {"header": None, "names": CSV_COLUMNS},
+            "to_datetime_kwargs": {"unit": "s"},
+        },
+    ),
     "npz": reader("ReadNumpyFile", "io.numpy_compressed", {}),
     "apdm": reader("ReadApdmH5", "io.apdm", {"sensor_location": "Lumbar"}),
     "empatica": reader("ReadEmpaticaAvro", "io.empatica", {}),
@@ -53,11 +64,15 @@ READERS = {
 def study_readers() -> dict[str, dict]:
     """The reader steps as a study config carries them: YAML in, validated, one pipeline per file pattern."""
     config = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
-    config["data_files"] = [{"match": {"glob": f"raw/**/*.{ext}"}, "pipeline": f"read-{ext}"}
-                            for ext in ("csv", "npz", "h5", "avro")]
+    config["data_files"] = [
+        {"match": {"glob": f"raw/**/*.{ext}"}, "pipeline": f"read-{ext}"} for ext in ("csv", "npz", "h5", "avro")
+    ]
     names = {"csv": "csv", "npz": "npz", "h5": "apdm", "avro": "empatica"}
     config["pipelines"] = {
-        f"read-{ext}": {"version": "1", "skdh": {"Version": runner.SKDH_VERSION, "Steps": [copy.deepcopy(READERS[name])]}}
+        f"read-{ext}": {
+            "version": "1",
+            "skdh": {"Version": runner.SKDH_VERSION, "Steps": [copy.deepcopy(READERS[name])]},
+        }
         for ext, name in names.items()
     }
     loaded = parse_config(yaml.safe_dump(config), "readers.yaml")
@@ -94,7 +109,9 @@ def test_npz_reads_every_array(study_readers, samples, tmp_path):
     gait = np.load(samples / "gait_input.npz")
     time, accel = gait["time"][:3000], gait["accel"][:3000]
     temperature = np.linspace(31.0, 33.0, time.size)
-    path = write_npz(tmp_path / "DM001_V1_lumbar.npz", time=time, accel=accel, temperature=temperature, fs=np.float64(196.0))
+    path = write_npz(
+        tmp_path / "DM001_V1_lumbar.npz", time=time, accel=accel, temperature=temperature, fs=np.float64(196.0)
+    )
 
     res = runner.read_file(study_readers["npz"], path)
     assert np.array_equal(res["time"], time)
@@ -113,7 +130,9 @@ def test_npz_reads_every_array(study_readers, samples, tmp_path):
 def _apdm_signals(n: int, fs: float, start_us: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / fs
-    accel_g = np.column_stack([0.3 * np.sin(2 * np.pi * 1.8 * t), 0.1 * rng.standard_normal(n), 1.0 + 0.2 * np.cos(2 * np.pi * 1.8 * t)])
+    accel_g = np.column_stack(
+        [0.3 * np.sin(2 * np.pi * 1.8 * t), 0.1 * rng.standard_normal(n), 1.0 + 0.2 * np.cos(2 * np.pi * 1.8 * t)]
+    )
     return {
         "time_us": start_us + np.round(t * 1e6).astype(np.uint64),
         "accel_ms2": accel_g * 9.81,
@@ -171,8 +190,10 @@ def empatica_file(tmp_path_factory):
     t = np.arange(n) / fs
     accel_g = np.column_stack([0.5 * np.sin(2 * np.pi * t), 0.25 * np.cos(2 * np.pi * t), np.full(n, -1.0)])
     p = EMPATICA_ACCEL_PARAMS
-    digital = np.round((accel_g - p["physicalMin"]) / (p["physicalMax"] - p["physicalMin"])
-                       * (p["digitalMax"] - p["digitalMin"]) + p["digitalMin"]).astype(np.int64)
+    digital = np.round(
+        (accel_g - p["physicalMin"]) / (p["physicalMax"] - p["physicalMin"]) * (p["digitalMax"] - p["digitalMin"])
+        + p["digitalMin"]
+    ).astype(np.int64)
     streams = {
         "eda": (4.0, np.linspace(0.1, 0.5, 120)),
         "temperature": (1.0, np.linspace(31.0, 32.5, 30)),
@@ -182,13 +203,28 @@ def empatica_file(tmp_path_factory):
     peaks_ns = (start_us * 1000 + np.arange(0, 29) * 10**9).astype(np.int64)
     path = write_empatica_avro(
         tmp_path_factory.mktemp("avro") / "DM001_V1_wrist.avro",
-        start_us=start_us, timezone_s=tz, accel_digital=digital, accel_fs=fs,
-        eda=streams["eda"][1], eda_fs=streams["eda"][0],
-        temperature=streams["temperature"][1], temperature_fs=streams["temperature"][0],
-        bvp=streams["bvp"][1], bvp_fs=streams["bvp"][0],
-        steps=streams["steps"][1], steps_fs=streams["steps"][0], peaks_ns=peaks_ns,
+        start_us=start_us,
+        timezone_s=tz,
+        accel_digital=digital,
+        accel_fs=fs,
+        eda=streams["eda"][1],
+        eda_fs=streams["eda"][0],
+        temperature=streams["temperature"][1],
+        temperature_fs=streams["temperature"][0],
+        bvp=streams["bvp"][1],
+        bvp_fs=streams["bvp"][0],
+        steps=streams["steps"][1],
+        steps_fs=streams["steps"][0],
+        peaks_ns=peaks_ns,
     )
-    return path, {"start": start_us / 1e6, "tz": tz, "accel_g": accel_g, "digital": digital, "streams": streams, "peaks_ns": peaks_ns}
+    return path, {
+        "start": start_us / 1e6,
+        "tz": tz,
+        "accel_g": accel_g,
+        "digital": digital,
+        "streams": streams,
+        "peaks_ns": peaks_ns,
+    }
 
 
 def test_empatica_avro_reads_accel_and_streams(study_readers, empatica_file):

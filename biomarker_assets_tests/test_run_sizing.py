@@ -8,7 +8,6 @@ from botocore.exceptions import ClientError
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 
 from biomarker_assets.lib.partition_keys import file_partition_key
-from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.platform.run_sizing import (
     FARGATE_SIZES,
     MEASURED,
@@ -20,6 +19,7 @@ from biomarker_assets.platform.run_sizing import (
     size_for_file,
     tags_for_run,
 )
+from biomarker_assets.resources.aws import aws_client
 from biomarker_assets_tests.test_catalog_and_requirements import small_study, upload_config
 
 MIB = 2**20
@@ -86,8 +86,9 @@ def test_tags_for_each_kind_of_run(aws, samples):
 
     by_job, why = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition}))
     assert by_job == expected and key in why
-    by_backfill, _ = tags_for_run(run("__ASSET_JOB", {PARTITION_NAME_TAG: partition},
-                                      asset_selection={dg.AssetKey("file_biomarkers")}))
+    by_backfill, _ = tags_for_run(
+        run("__ASSET_JOB", {PARTITION_NAME_TAG: partition}, asset_selection={dg.AssetKey("file_biomarkers")})
+    )
     assert by_backfill == expected
     retried, _ = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
     assert int(retried["ecs/memory"]) > int(expected["ecs/memory"])
@@ -97,7 +98,9 @@ def test_tags_for_each_kind_of_run(aws, samples):
     # a person's (or a sensor's) explicit size is kept; its retry gets twice the memory
     assert tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, "ecs/memory": "8192"}))[0] is None
     assert tags_for_run(run("catalog_study", {"ecs/cpu": "256", "ecs/memory": "512", RETRY_NUMBER_TAG: "1"}))[0] == {
-        "ecs/cpu": "256", "ecs/memory": "1024"}
+        "ecs/cpu": "256",
+        "ecs/memory": "1024",
+    }
 
 
 def test_a_missing_object_raises_so_the_launcher_keeps_the_task_definitions_size(aws):

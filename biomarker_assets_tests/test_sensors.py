@@ -16,15 +16,15 @@ import pytest
 import yaml
 
 from biomarker_assets import settings
-from biomarker_assets.defs import sensors
 from biomarker_assets.definitions import defs
+from biomarker_assets.defs import sensors
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
+from biomarker_assets.defs.sensors import DATA_VERSION_TAG
+from biomarker_assets.lib.partition_keys import file_partition_key, parse_file_partition_key
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.lib.partition_keys import file_partition_key, parse_file_partition_key
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets.defs.sensors import DATA_VERSION_TAG
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
@@ -34,14 +34,17 @@ BUCKET = "sensor-study"
 def upload_config(study: str, bucket: str, **changes) -> dict:
     config = copy.deepcopy(DEMO)
     config.update(study=study, bucket=bucket, **changes)
-    aws_client("s3").put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml",
-                                Body=yaml.safe_dump(config).encode())
+    aws_client("s3").put_object(
+        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=yaml.safe_dump(config).encode()
+    )
     return config
 
 
 def tick(sensor, instance, cursor=None, resources=None):
     """One evaluation, applied to the instance the way the sensor daemon applies it."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources or RESOURCES)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources=resources or RESOURCES
+    )
     result = sensor(context)
     if isinstance(result, dg.SkipReason):
         return result, [], cursor
@@ -77,7 +80,9 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     assert instance.get_dynamic_partitions(data_files.name) == [data_key]
     assert instance.get_dynamic_partitions(metadata_files.name) == [meta_key]
     assert sorted((r.job_name, r.partition_key) for r in requests) == [
-        ("clean_metadata_file", meta_key), ("process_data_file", data_key)]
+        ("clean_metadata_file", meta_key),
+        ("process_data_file", data_key),
+    ]
     etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
     assert {r.run_key for r in requests} >= {f"{data_key}@{etag}"}
     assert all(r.tags[sensors.STUDY_TAG] == "sensed" for r in requests)
@@ -85,7 +90,9 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
     assert requests == []  # unchanged: never re-processed
 
-    s3.put_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=(samples / "gait_input.npz").read_bytes() + b"\0")
+    s3.put_object(
+        Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=(samples / "gait_input.npz").read_bytes() + b"\0"
+    )
     result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
     new_etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
     assert [(r.partition_key, r.run_key) for r in requests] == [(data_key, f"{data_key}@{new_etag}")]
@@ -109,7 +116,9 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     _, requests, cursor = tick(sensors.study_files_listing_sensor, instance)
     for request in sorted(requests, key=lambda r: r.job_name):  # metadata first
         asset = subject_metadata if request.job_name == "clean_metadata_file" else file_biomarkers
-        assert dg.materialize([asset], instance=instance, resources=RESOURCES, partition_key=request.partition_key).success
+        assert dg.materialize(
+            [asset], instance=instance, resources=RESOURCES, partition_key=request.partition_key
+        ).success
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="results/gait/")["Contents"]
     provenance_key = next(o["Key"] for o in listed if o["Key"].endswith("/provenance.json"))
     assert json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())["input_removed_at"] is None
@@ -131,10 +140,18 @@ def _pass_ticks(instance, cursor, study="sensed"):
     ticks = []
     while True:
         result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
-        added = [k for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)
-                 for k in r.partition_keys]
-        removed = [k for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
-                   for k in r.partition_keys]
+        added = [
+            k
+            for r in result.dynamic_partitions_requests
+            if isinstance(r, dg.AddDynamicPartitionsRequest)
+            for k in r.partition_keys
+        ]
+        removed = [
+            k
+            for r in result.dynamic_partitions_requests
+            if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+            for k in r.partition_keys
+        ]
         ticks.append((added, removed, [r.partition_key for r in requests]))
         assert len(ticks) < 50
         if study not in json.loads(cursor)["listing"]:
@@ -157,7 +174,9 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
     expected = [file_partition_key("sensed", _lumbar(n)) for n in range(7)]
     assert [k for _, _, requested in ticks for k in requested] == expected  # each file once, in key order
     assert sorted(instance.get_dynamic_partitions(data_files.name)) == sorted(expected)
-    catalog = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")["Body"].read()))
+    catalog = pq.read_table(
+        io.BytesIO(s3.get_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")["Body"].read())
+    )
     assert catalog.column("key").to_pylist() == [_lumbar(n) for n in range(7)]
 
     # second pass: one tick in, change things behind and ahead of where it stands
@@ -169,14 +188,17 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
     s3.put_object(Bucket=BUCKET, Key=_lumbar(9), Body=b"v1")  # ahead, new
     ticks, cursor = _pass_ticks(instance, cursor)
     assert sorted(k for _, _, requested in ticks for k in requested) == [
-        file_partition_key("sensed", _lumbar(3)), file_partition_key("sensed", _lumbar(9))]
+        file_partition_key("sensed", _lumbar(3)),
+        file_partition_key("sensed", _lumbar(9)),
+    ]
     assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", _lumbar(5))]
 
     ticks, cursor = _pass_ticks(instance, cursor)  # third pass: the removal behind, and nothing else
     assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", _lumbar(0))]
     assert [k for added, _, requested in ticks for k in added + requested] == []
     assert sorted(instance.get_dynamic_partitions(data_files.name)) == sorted(
-        file_partition_key("sensed", _lumbar(n)) for n in (1, 2, 3, 4, 6, 9))
+        file_partition_key("sensed", _lumbar(n)) for n in (1, 2, 3, 4, 6, 9)
+    )
 
 
 def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them(study, instance, monkeypatch):
@@ -191,7 +213,9 @@ def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them
     _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)  # a pass under way
     upload_config("sensed", BUCKET, prefixes=["raw/lumbar/"])
     ticks, cursor = _pass_ticks(instance, cursor)
-    assert [k for _, removed, _ in ticks for k in removed] == [file_partition_key("sensed", "raw/metadata/subjects.csv")]
+    assert [k for _, removed, _ in ticks for k in removed] == [
+        file_partition_key("sensed", "raw/metadata/subjects.csv")
+    ]
     assert instance.get_dynamic_partitions(metadata_files.name) == []
     assert len(instance.get_dynamic_partitions(data_files.name)) == 3
     assert [k for added, _, requested in ticks for k in added + requested] == []
@@ -255,7 +279,9 @@ def test_odd_keys_round_trip_to_the_right_object(study, instance, monkeypatch, p
         while True:
             result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, resources)
             requested += [r.partition_key for r in requests]
-            assert not [r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+            assert not [
+                r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+            ]
             if "sensed" not in json.loads(cursor)["listing"]:
                 break
     assert sorted(requested) == sorted(file_partition_key("sensed", key) for key in ODD_NAMES)
@@ -279,8 +305,12 @@ def events_study(aws, instance, monkeypatch):
     s3.create_bucket(Bucket=BUCKET)
     queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [
-        {"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
+        },
+    )
     upload_config("sensed", BUCKET, discovery={"mode": "events", "events_queue": EVENTS_QUEUE})
     instance.add_dynamic_partitions(studies.name, ["sensed"])
     return s3, queue_url
@@ -288,7 +318,8 @@ def events_study(aws, instance, monkeypatch):
 
 def _queue_size(queue_url: str) -> int:
     attributes = aws_client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
     return sum(int(v) for v in attributes["Attributes"].values())
 
 
@@ -329,10 +360,25 @@ def test_events_duplicates_and_out_of_order(events_study, instance):
     assert len(requests) == 1
     # a duplicate notification of the same version, then a removal delivered before its creation
     sqs = aws_client("sqs")
-    created = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": BUCKET},
-               "object": {"key": key.replace(" ", "+"), "sequencer": "00000000000000000A"}}}]}
-    removed = {"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": BUCKET},
-               "object": {"key": key, "sequencer": "00000000000000000B"}}}]}
+    created = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": BUCKET},
+                    "object": {"key": key.replace(" ", "+"), "sequencer": "00000000000000000A"},
+                },
+            }
+        ]
+    }
+    removed = {
+        "Records": [
+            {
+                "eventName": "ObjectRemoved:Delete",
+                "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "sequencer": "00000000000000000B"}},
+            }
+        ]
+    }
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(created))
     _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
     etag = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
@@ -403,9 +449,19 @@ def test_large_batches_become_one_backfill(study, instance, monkeypatch):
 
 def test_config_run_key_is_the_same_in_every_process():
     """A tick retried by a restarted code server must request the same run key, or Dagster runs it twice."""
-    code = "from biomarker_assets.defs.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
-    keys = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
-                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2")}
+    code = (
+        "from biomarker_assets.defs.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
     assert len(keys) == 1, keys
 
 

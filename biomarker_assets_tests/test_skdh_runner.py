@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
-
 import skdh
+import yaml
 from skdh.pipeline import TupleSafeLoader
 from skdh.utility.internal import apply_resample
 
 from biomarker_assets.lib.skdh import runner
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES, Resample
+
 
 def step(process, module, parameters=None, package="skdh", **extra):
     return {
@@ -127,8 +127,11 @@ def test_headline_biomarkers_on_gait(gait_results, samples):
 def test_headline_biomarkers_activity_and_sleep_keys():
     """Key names as SKDH 0.17.18 returns them (Sleep gives lists, activity arrays); NaN days skipped."""
     results = {
-        "Sleep": {"Day N": [1, 2], "Wear Minutes": [np.float64(720.0), np.float64(1440.0)],
-                  "total sleep time": [np.int64(400), np.int64(460)]},
+        "Sleep": {
+            "Day N": [1, 2],
+            "Wear Minutes": [np.float64(720.0), np.float64(1440.0)],
+            "total sleep time": [np.int64(400), np.int64(460)],
+        },
         "ActivityLevelClassification": {
             "Day N": np.array([1, 2, 3]),
             "N wear hours": np.array([16.5, 23.0, np.nan]),
@@ -166,8 +169,12 @@ def test_resample_matches_skdh_fixture_and_updates_fs(samples):
     proc._in_pipeline = True  # return the kwargs passed on, as in a pipeline
     n = data["time"].size
     kwargs, res = proc.predict(
-        time=data["time"], accel=data["accel"], fs=197.0, temperature=np.full(n, 30.0),
-        wear=np.array([[0, n]]), day_ends={(0, 24): np.array([[0, n - 1]])},
+        time=data["time"],
+        accel=data["accel"],
+        fs=197.0,
+        temperature=np.full(n, 30.0),
+        wear=np.array([[0, n]]),
+        day_ends={(0, 24): np.array([[0, n - 1]])},
     )
     assert kwargs["fs"] == 50.0
     assert np.array_equal(kwargs["time"], t50) and np.array_equal(kwargs["accel"], a50)
@@ -194,7 +201,11 @@ def test_gait_spec_is_what_pipeline_save_writes(tmp_path):
     assert runner._jsonable(saved) == runner.GAIT_PIPELINE_SPEC
     assert runner.GAIT_PIPELINE_SPEC["Version"] == skdh.__version__
     assert [s["process"] for s in runner.GAIT_PIPELINE_SPEC["Steps"]] == [
-        "ReadNumpyFile", "Resample", "PredictGaitLumbarLgbm", "GaitLumbar"]
+        "ReadNumpyFile",
+        "Resample",
+        "PredictGaitLumbarLgbm",
+        "GaitLumbar",
+    ]
 
 
 def test_pipeline_digest_is_canonical():
@@ -212,8 +223,13 @@ def test_pipeline_digest_is_canonical():
 # ------------------------------------------------------------------ allow-list
 
 
-_MISSING_MODULES = ["antigravity", "this", "skdh.no_such_module_xyz", "biomarker_assets.skdh_processes.no_such_xyz",
-                    "biomarker_assets_evil_xyz"]
+_MISSING_MODULES = [
+    "antigravity",
+    "this",
+    "skdh.no_such_module_xyz",
+    "biomarker_assets.skdh_processes.no_such_xyz",
+    "biomarker_assets_evil_xyz",
+]
 
 BAD_STEPS = [
     (step("system", "path", package="os"), "package 'os' is not allowed"),
@@ -277,13 +293,21 @@ def test_spec_level_problems():
 
 def test_allowed_packages():
     assert set(runner.ALLOWED_PACKAGES) == {"skdh", "biomarker_assets"}
-    assert {"io", "io.axivity", "gait", "gait.core", "sleep", "activity", "preprocessing"} <= runner.ALLOWED_PACKAGES["skdh"]
+    assert {"io", "io.axivity", "gait", "gait.core", "sleep", "activity", "preprocessing"} <= runner.ALLOWED_PACKAGES[
+        "skdh"
+    ]
     assert "skdh_processes" in runner.ALLOWED_PACKAGES["biomarker_assets"]
     for name, cls in PROJECT_PROCESSES.items():
         # SleepCorrected needs its day window made before it (the Sleep trap check)
-        before = ([step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24})]
-                  if name == "SleepCorrected" else [])
-        assert runner.validate_pipeline_spec(spec_of(*before, step(name, "skdh_processes", package="biomarker_assets"))) == []
+        before = (
+            [step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24})]
+            if name == "SleepCorrected"
+            else []
+        )
+        assert (
+            runner.validate_pipeline_spec(spec_of(*before, step(name, "skdh_processes", package="biomarker_assets")))
+            == []
+        )
         mod = cls.__module__.split(".", 1)[1]
         assert runner.validate_pipeline_spec(spec_of(*before, step(name, mod, package="biomarker_assets"))) == []
 

@@ -21,8 +21,8 @@ from skdh.io import ReadCwa, ReadNumpyFile
 from skdh.preprocessing import DETACH, AccelThresholdWearDetection, CalibrateAccelerometer, GetDayWindowIndices
 from skdh.sleep import Sleep
 
-from biomarker_assets.lib.skdh import runner
 from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
+from biomarker_assets.lib.skdh import runner
 from biomarker_assets.lib.study_config.loading import ConfigError, parse_config
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets_tests.support.device_files import still_postures, write_npz
@@ -43,8 +43,15 @@ GAIT = ("GaitLumbar", "gait.core")
 def step(which: tuple[str, str], name: str | None = None, **parameters) -> dict:
     process, module = which
     package = "biomarker_assets" if module.startswith("skdh_processes") else "skdh"
-    return {"name": name or process, "process": process, "package": package, "module": module,
-            "parameters": parameters, "save_file": None, "plot_file": None}
+    return {
+        "name": name or process,
+        "process": process,
+        "package": package,
+        "module": module,
+        "parameters": parameters,
+        "save_file": None,
+        "plot_file": None,
+    }
 
 
 def spec(*steps: dict) -> dict:
@@ -84,8 +91,13 @@ def still_npz(tmp_path_factory):
     """1.5 h of a still sensor at 25 Hz, with and without temperature (long enough for 60-min wear windows)."""
     folder = tmp_path_factory.mktemp("still")
     time, accel = still_postures(1.5, fs=25.0, minutes=20, seed=1)
-    with_temp = write_npz(folder / "with_temperature.npz", time=time, accel=accel,
-                          temperature=np.full(time.size, 31.0), fs=np.float64(25.0))
+    with_temp = write_npz(
+        folder / "with_temperature.npz",
+        time=time,
+        accel=accel,
+        temperature=np.full(time.size, 31.0),
+        fs=np.float64(25.0),
+    )
     without = write_npz(folder / "no_temperature.npz", time=time, accel=accel, fs=np.float64(25.0))
     return with_temp, without
 
@@ -103,15 +115,20 @@ def test_short_recording_is_processed_with_calibration_recorded_as_skipped(sampl
     """Decision: the file is not failed (re-running cannot make it longer); the skip is a result row and a warning."""
     pipeline = spec(step(CWA), step(CALIBRATE), step(ACTIVITY))
     loaded = parse_config(study_config(pipeline), "trap.yaml")
-    result = process_local_file(samples / "ax3_sample.cwa", loaded=loaded, pipeline_name="trap", inputs={},
-                                out_dir=tmp_path / "out")
+    result = process_local_file(
+        samples / "ax3_sample.cwa", loaded=loaded, pipeline_name="trap", inputs={}, out_dir=tmp_path / "out"
+    )
 
-    note = next(w for w in result.warnings if w.startswith("biomarker_assets: step 1 ('CalibrateAccelerometer') skipped"))
+    note = next(
+        w for w in result.warnings if w.startswith("biomarker_assets: step 1 ('CalibrateAccelerometer') skipped")
+    )
     assert "0.08 h long and calibration needs at least 72 h (min_hours)" in note
     assert "used uncalibrated acceleration" in note
     row = pq.read_table(tmp_path / "out" / "CalibrateAccelerometer.parquet").to_pylist()
     assert len(row) == 1 and row[0]["applied"] is False
-    assert row[0]["min_hours"] == 72 and row[0]["recording_hours"] == pytest.approx(58800 / 200.0 / 3600)  # AX3 sample: 200 Hz
+    assert row[0]["min_hours"] == 72 and row[0]["recording_hours"] == pytest.approx(
+        58800 / 200.0 / 3600
+    )  # AX3 sample: 200 Hz
     assert np.isnan(row[0]["offset_0"])
     assert (tmp_path / "out" / "ActivityLevelClassification.parquet").exists()  # the rest still ran
 
@@ -135,8 +152,9 @@ def test_calibration_applied_on_long_recording_keeps_the_signal_out_of_results(t
     # one orientation only: SKDH cannot fit and leaves accel unchanged, which is recorded too
     time, accel = still_postures(12.5, fs=10.0, seed=0, orientations=1)
     flat = write_npz(tmp_path / "flat.npz", time=time, accel=accel, fs=np.float64(10.0))
-    res = runner.run_pipeline(runner.load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12))), flat,
-                              captured_warnings=warned)["CalibrateAccelerometer"]
+    res = runner.run_pipeline(
+        runner.load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12))), flat, captured_warnings=warned
+    )["CalibrateAccelerometer"]
     assert res["applied"] is False and "too little still data" in res["reason"]
     assert any("step 1 ('CalibrateAccelerometer') skipped" in w for w in warned)
 
@@ -199,8 +217,11 @@ def test_temperature_shorter_than_the_signal_is_refused():
     """SKDH's Empatica reader interpolates temperature only up to its last sample (see test_readers.py)."""
     time, accel = still_postures(0.1, fs=25.0)
     proc = runner.load_pipeline(spec(step(NPZ), step(DETACH_)))._steps[1]
-    with pytest.raises(runner.PipelineRunError, match=r"step 1 \('DETACH'\): needs temperature sampled with the "
-                                                      r"acceleration, but it has 8950 samples for 9000 timestamps"):
+    with pytest.raises(
+        runner.PipelineRunError,
+        match=r"step 1 \('DETACH'\): needs temperature sampled with the "
+        r"acceleration, but it has 8950 samples for 9000 timestamps",
+    ):
         runner._check_step_inputs(1, proc, {"time": time, "accel": accel, "temperature": np.full(8950, 31.0)})
 
 
@@ -229,17 +250,26 @@ def test_sleep_needs_a_preceding_matching_day_window():
     ]
     no_window = spec(step(CWA), step(WINDOWS, bases=12, periods=24), step(SLEEP, day_window=None))
     assert runner.validate_pipeline_spec(no_window)[0].startswith(
-        "step 2 ('Sleep'): day_window is null, but Sleep needs a day window")
-    good = spec(step(CWA), step(WINDOWS, bases=[0, 12], periods=[24, 24]), step(SLEEP_CORRECTED, day_window=[12, 24]),
-                step(ACTIVITY))
+        "step 2 ('Sleep'): day_window is null, but Sleep needs a day window"
+    )
+    good = spec(
+        step(CWA),
+        step(WINDOWS, bases=[0, 12], periods=[24, 24]),
+        step(SLEEP_CORRECTED, day_window=[12, 24]),
+        step(ACTIVITY),
+    )
     assert runner.validate_pipeline_spec(good) == []
     errors = config_errors(spec(step(CWA), step(SLEEP)))
     assert any("step 1 ('Sleep'): day_window (12, 24) has no matching GetDayWindowIndices step" in e for e in errors)
 
 
 def test_skdh_activity_with_a_missing_window_silently_uses_the_whole_file(samples):
-    results, warned = run_skdh(ReadCwa(), GetDayWindowIndices(bases=12, periods=24), ActivityLevelClassification(),
-                               file=str(samples / "ax3_sample.cwa"))
+    results, warned = run_skdh(
+        ReadCwa(),
+        GetDayWindowIndices(bases=12, periods=24),
+        ActivityLevelClassification(),
+        file=str(samples / "ax3_sample.cwa"),
+    )
     assert len(results["ActivityLevelClassification"]["Day N"]) == 1
     assert not [w for w in warned if "Day indices" in w]  # SKDH only logs it at INFO level
 

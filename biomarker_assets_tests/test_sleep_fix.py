@@ -61,15 +61,11 @@ def activity_index():
 
 def test_hand_derived_raw_scoring(activity_index):
     np.testing.assert_array_equal(compute_sleep_predictions(activity_index, rescore=False), RAW)
-    np.testing.assert_array_equal(
-        compute_sleep_predictions_corrected(activity_index, rescore=False), RAW
-    )
+    np.testing.assert_array_equal(compute_sleep_predictions_corrected(activity_index, rescore=False), RAW)
 
 
 def test_corrected_applies_rule_d(activity_index):
-    np.testing.assert_array_equal(
-        compute_sleep_predictions_corrected(activity_index), EXPECTED_CORRECT
-    )
+    np.testing.assert_array_equal(compute_sleep_predictions_corrected(activity_index), EXPECTED_CORRECT)
 
 
 def test_skdh_still_has_the_defect(activity_index):
@@ -101,9 +97,7 @@ def test_sleep_corrected_uses_the_corrected_function_without_patching_skdh():
     assert inner.__globals__["compute_sleep_predictions"] is compute_sleep_predictions_corrected
     assert inner.__code__ is Sleep.predict.__wrapped__.__code__  # SKDH's own body
     assert skdh_sleep_module.compute_sleep_predictions is compute_sleep_predictions
-    assert Sleep.predict.__wrapped__.__globals__["compute_sleep_predictions"] is (
-        compute_sleep_predictions
-    )
+    assert Sleep.predict.__wrapped__.__globals__["compute_sleep_predictions"] is (compute_sleep_predictions)
     assert SleepCorrected()._kw == Sleep()._kw  # same parameters, same provenance shape
 
 

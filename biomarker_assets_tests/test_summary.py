@@ -4,10 +4,10 @@ import dagster as dg
 
 from biomarker_assets.defs import sensors
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
-from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.defs.metadata.assets import subject_metadata
-from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.defs.summary.assets import study_summary
+from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets_tests.test_sensors import BUCKET, RESOURCES, study, tick  # noqa: F401 (fixture)
 
 

@@ -40,9 +40,7 @@ def _pipeline(spec):
     for step in spec["Steps"]:
         module = importlib.import_module(f"{step['package']}.{step['module']}")
         process = getattr(module, step["process"])(**step["parameters"])
-        pipe.add(
-            process, name=step["name"], save_file=step["save_file"], plot_file=step["plot_file"]
-        )
+        pipe.add(process, name=step["name"], save_file=step["save_file"], plot_file=step["plot_file"])
     return pipe
 
 
@@ -93,9 +91,7 @@ def test_geneactiv_round_trip(tmp_path, start):
 def test_partial_last_page_is_padded(tmp_path):
     rec = generate_wrist_day(hours=0.1, fs=25.0, seed=2)  # 9000 samples = 30 pages
     n = 8_950  # not a whole number of pages
-    path = write_geneactiv_bin(
-        tmp_path / "short.bin", rec["time"][:n], rec["accel"][:n], rec["temperature"][:n], 25.0
-    )
+    path = write_geneactiv_bin(tmp_path / "short.bin", rec["time"][:n], rec["accel"][:n], rec["temperature"][:n], 25.0)
     got = _read(path)
     assert got["fs"] == 25.0
     assert got["accel"].shape[0] == 30 * GN_PAGE_SAMPLES
@@ -126,9 +122,7 @@ def test_spec_is_what_skdh_pipeline_save_writes(tmp_path):
 
     loaded = skdh.Pipeline()
     loaded.load(yaml_str=yaml.dump(WRIST_PIPELINE_SPEC), process_raise=True)
-    assert [type(s).__name__ for s in loaded._steps] == [
-        s["process"] for s in WRIST_PIPELINE_SPEC["Steps"]
-    ]
+    assert [type(s).__name__ for s in loaded._steps] == [s["process"] for s in WRIST_PIPELINE_SPEC["Steps"]]
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +147,7 @@ def test_wear_is_the_day_minus_the_detected_shelf_time(day_results):
     # mark 90 min of it: wear = 24 h - 1.5 h
     fs = 50.0
     wear = day_results["AccelThresholdWearDetection"]["wear"]
-    np.testing.assert_array_equal(
-        wear, [[0, int(19 * 3600 * fs)], [int(20.5 * 3600 * fs), int(24 * 3600 * fs) - 1]]
-    )
+    np.testing.assert_array_equal(wear, [[0, int(19 * 3600 * fs)], [int(20.5 * 3600 * fs), int(24 * 3600 * fs) - 1]])
     act = day_results["ActivityLevelClassification"]
     assert act["N wear hours"][0] == pytest.approx(22.5)
     assert day_results["SleepCorrected"]["Wear Minutes"][0] == pytest.approx(1350.0)

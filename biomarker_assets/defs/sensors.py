@@ -20,23 +20,23 @@ from botocore.exceptions import ClientError
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from pydantic import BaseModel, Field
 
+from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
+from biomarker_assets.defs.configs.jobs import configs_job
+from biomarker_assets.defs.metadata.jobs import metadata_job
+from biomarker_assets.defs.partitions import studies
+from biomarker_assets.defs.summary.jobs import summary_job
+from biomarker_assets.lib.biomarkers.processing import mark_input_removed
+from biomarker_assets.lib.catalog.listing_pass import ListingProgress, listing_step
+from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks, entry_for
+from biomarker_assets.lib.metadata.cleaning import RECORD_FIELD
+from biomarker_assets.lib.partition_keys import parse_file_partition_key
+from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
 from biomarker_assets.platform.backfills import (
     ASSET_FOR_KIND,
     STUDY_TAG,  # noqa: F401 (re-exported: the tag people configure)
     study_tags,
     submit_files_backfill,
 )
-from biomarker_assets.lib.biomarkers.processing import mark_input_removed
-from biomarker_assets.lib.catalog.listing_pass import ListingProgress, listing_step
-from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks, entry_for
-from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
-from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
-from biomarker_assets.defs.configs.jobs import configs_job
-from biomarker_assets.defs.metadata.jobs import metadata_job
-from biomarker_assets.defs.summary.jobs import summary_job
-from biomarker_assets.lib.metadata.cleaning import RECORD_FIELD
-from biomarker_assets.lib.partition_keys import parse_file_partition_key
-from biomarker_assets.defs.partitions import studies
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
@@ -102,8 +102,13 @@ def _notify_once(cursor: _Cursor, study: str, problem: Exception, store: StudySt
     if isinstance(problem, ConfigNotFound):
         notifier.send(Kind.MISSING_CONFIG, study, config_uri, text)
     elif isinstance(problem, ConfigError):
-        notifier.send(Kind.INVALID_CONFIG, study, config_uri, f"{len(problem.errors)} error(s) in the study config",
-                      errors=problem.errors)
+        notifier.send(
+            Kind.INVALID_CONFIG,
+            study,
+            config_uri,
+            f"{len(problem.errors)} error(s) in the study config",
+            errors=problem.errors,
+        )
     else:
         notifier.send(Kind.MISSING_BUCKET, study, config_uri, text)
 
@@ -146,7 +151,10 @@ def _to_process(context: dg.SensorEvaluationContext, study: str, entries: list[C
     pairs = sorted((e.kind, e.partition_key) for e in entries)
     version = hashlib.sha256("\n".join(f"{e.partition_key}@{e.etag}" for e in entries).encode()).hexdigest()
     backfill_id = submit_files_backfill(
-        context.instance, study, pairs, title=f"{len(pairs)} new or changed file(s) of study {study}",
+        context.instance,
+        study,
+        pairs,
+        title=f"{len(pairs)} new or changed file(s) of study {study}",
         description="requested by the file sensors (more files than BIOMARKER_BACKFILL_THRESHOLD)",
         backfill_id=version[:16],
     )
@@ -180,7 +188,9 @@ def _removals(context: dg.SensorEvaluationContext, loaded: LoadedConfig, removed
         if context.instance.has_dynamic_partition(entry.partitions_def_name, entry.partition_key):
             by_def[entry.partitions_def_name].append(entry.partition_key)
     for name, keys in by_def.items():
-        requests += [dg.DeleteDynamicPartitionsRequest(partitions_def_name=name, partition_keys=c) for c in chunks(keys)]
+        requests += [
+            dg.DeleteDynamicPartitionsRequest(partitions_def_name=name, partition_keys=c) for c in chunks(keys)
+        ]
     return requests
 
 
@@ -195,7 +205,9 @@ def _removals(context: dg.SensorEvaluationContext, loaded: LoadedConfig, removed
 )
 def study_configs_sensor(context: dg.SensorEvaluationContext, study_store: StudyStore):
     cursor = _Cursor.load(context.cursor)
-    current = {o["Key"]: o["ETag"] for o in study_store.list_objects(study_store.config_bucket, study_store.config_prefix)}
+    current = {
+        o["Key"]: o["ETag"] for o in study_store.list_objects(study_store.config_bucket, study_store.config_prefix)
+    }
     if current == cursor.config_etags:
         return dg.SkipReason("no study config changed")
     cursor.config_etags = current
@@ -218,9 +230,7 @@ def _configs_run_key(etags: dict[str, str]) -> str:
     description="Lists the prefixes of studies in 'listing' mode, diffs against the catalog and requests runs "
     "for new or changed files; reports a missing config or bucket once per problem.",
 )
-def study_files_listing_sensor(
-    context: dg.SensorEvaluationContext, study_store: StudyStore, notifier: Notifier
-):
+def study_files_listing_sensor(context: dg.SensorEvaluationContext, study_store: StudyStore, notifier: Notifier):
     cursor = _Cursor.load(context.cursor)
     run_requests: list[dg.RunRequest] = []
     partition_requests: list = []
@@ -254,13 +264,17 @@ def study_files_listing_sensor(
         progress = step.progress
         if step.complete:
             cursor.listing.pop(study, None)
-            where = (f"pass complete: {progress.listed} object(s) in {progress.ticks} tick(s) over "
-                     f"{time.time() - progress.started_at:.0f} s, {step.cataloged} cataloged")
+            where = (
+                f"pass complete: {progress.listed} object(s) in {progress.ticks} tick(s) over "
+                f"{time.time() - progress.started_at:.0f} s, {step.cataloged} cataloged"
+            )
         else:
             cursor.listing[study] = progress
             cursor.listing_next = study
-            where = (f"pass continues next tick after {progress.start_after!r} "
-                     f"(prefix {progress.prefix_index + 1} of {len(progress.prefixes)}, {progress.listed} listed so far)")
+            where = (
+                f"pass continues next tick after {progress.start_after!r} "
+                f"(prefix {progress.prefix_index + 1} of {len(progress.prefixes)}, {progress.listed} listed so far)"
+            )
         if changes.new or changes.changed or changes.removed or not step.complete or progress.ticks > 1:
             context.log.info(
                 f"{study}: listed {step.listed} object(s) in {time.monotonic() - started:.1f} s: {len(changes.new)} new, "
@@ -369,8 +383,14 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
         cursor.pending_deletes[queue_url] = [m["ReceiptHandle"] for m in messages]
         touched: dict[str, tuple[LoadedConfig, list[CatalogEntry], list[CatalogEntry]]] = {}
         for bucket, key in _latest_records(messages, context.log):
-            loaded = next((c for c in loaded_configs if c.config.bucket == bucket
-                           and any(key.startswith(p) for p in c.config.prefixes)), None)
+            loaded = next(
+                (
+                    c
+                    for c in loaded_configs
+                    if c.config.bucket == bucket and any(key.startswith(p) for p in c.config.prefixes)
+                ),
+                None,
+            )
             if loaded is None:
                 continue
             # The object's state now, not the event's: order and duplicates stop mattering.
@@ -380,8 +400,11 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
                 if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                     raise
                 head = None
-            entry = (entry_for(loaded.config, key, head["ContentLength"], head["ETag"], head["LastModified"])
-                     if head else entry_for(loaded.config, key, 0, "", None))
+            entry = (
+                entry_for(loaded.config, key, head["ContentLength"], head["ETag"], head["LastModified"])
+                if head
+                else entry_for(loaded.config, key, 0, "", None)
+            )
             if entry is None:
                 continue
             _, present, removed = touched.setdefault(loaded.config.study, (loaded, [], []))
@@ -391,8 +414,10 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
             partition_requests += registration + _removals(context, loaded, removed)
             observations += _raw_observations(present)
             run_requests += runs
-            context.log.info(f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
-                             f"from {len(messages)} message(s)")
+            context.log.info(
+                f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
+                f"from {len(messages)} message(s)"
+            )
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=partition_requests,
@@ -407,8 +432,12 @@ def study_files_events_sensor(context: dg.SensorEvaluationContext, study_store: 
 def _new_records(instance: dg.DagsterInstance, fetch, asset_key: dg.AssetKey, after: int):
     records, cursor = [], None
     while True:
-        result = fetch(dg.AssetRecordsFilter(asset_key=asset_key, after_storage_id=after),
-                       limit=1000, cursor=cursor, ascending=True)
+        result = fetch(
+            dg.AssetRecordsFilter(asset_key=asset_key, after_storage_id=after),
+            limit=1000,
+            cursor=cursor,
+            ascending=True,
+        )
         records += result.records
         if not result.has_more:
             return records
@@ -443,8 +472,9 @@ def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: Me
         else:
             cursor.waiting.pop(event.partition, None)
 
-    metadata_events = _new_records(instance, instance.fetch_materializations, ASSET_FOR_KIND["metadata"],
-                                   cursor.after_metadata)
+    metadata_events = _new_records(
+        instance, instance.fetch_materializations, ASSET_FOR_KIND["metadata"], cursor.after_metadata
+    )
     if metadata_events:
         cursor.after_metadata = metadata_events[-1].storage_id
     touched = {parse_file_partition_key(r.partition_key).study for r in metadata_events if r.partition_key}
@@ -455,11 +485,13 @@ def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: Me
             continue
         record = metadata_table.get_subject(study, waiting.subject)
         if record and all(record.get(RECORD_FIELD[f]) is not None for f in waiting.fields):
-            run_requests.append(dg.RunRequest(
-                run_key=f"{partition}@metadata-{cursor.after_metadata}",
-                partition_key=partition,
-                tags=study_tags(study),
-            ))
+            run_requests.append(
+                dg.RunRequest(
+                    run_key=f"{partition}@metadata-{cursor.after_metadata}",
+                    partition_key=partition,
+                    tags=study_tags(study),
+                )
+            )
             context.log.info(f"{key}: {waiting.fields} now in the metadata of {waiting.subject}; requesting a run")
     return dg.SensorResult(run_requests=run_requests, cursor=cursor.dump())
 
@@ -472,17 +504,26 @@ def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: Me
 )
 def study_summary_sensor(context: dg.SensorEvaluationContext):
     cursor = _Cursor.load(context.cursor)
-    records = _new_records(context.instance, context.instance.fetch_materializations, ASSET_FOR_KIND["data"],
-                           cursor.after_biomarkers)
+    records = _new_records(
+        context.instance, context.instance.fetch_materializations, ASSET_FOR_KIND["data"], cursor.after_biomarkers
+    )
     if not records:
         return dg.SkipReason("no biomarkers materialized since the last summary request")
     cursor.after_biomarkers = records[-1].storage_id
     touched = sorted({parse_file_partition_key(r.partition_key).study for r in records if r.partition_key})
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"summary:{s}:{cursor.after_biomarkers}", partition_key=s,
-                                    tags=study_tags(s)) for s in touched],
+        run_requests=[
+            dg.RunRequest(run_key=f"summary:{s}:{cursor.after_biomarkers}", partition_key=s, tags=study_tags(s))
+            for s in touched
+        ],
         cursor=cursor.dump(),
     )
 
 
-ALL_SENSORS = [study_summary_sensor, study_configs_sensor, study_files_listing_sensor, study_files_events_sensor, waiting_files_sensor]
+ALL_SENSORS = [
+    study_summary_sensor,
+    study_configs_sensor,
+    study_files_listing_sensor,
+    study_files_events_sensor,
+    waiting_files_sensor,
+]

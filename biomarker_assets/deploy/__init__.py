@@ -11,5 +11,12 @@ from biomarker_assets.deploy.stack import (
     parse_assignments,
 )
 
-__all__ = ["DeployError", "check_parameters", "deploy", "environments", "load_environment", "load_template",
-           "parse_assignments"]
+__all__ = [
+    "DeployError",
+    "check_parameters",
+    "deploy",
+    "environments",
+    "load_environment",
+    "load_template",
+    "parse_assignments",
+]

@@ -184,7 +184,10 @@ def _failure_reasons(cfn: Any, stack_name: str) -> list[str]:
     """The resource events that explain a failed create/update, oldest first."""
     events = cfn.describe_stack_events(StackName=stack_name).get("StackEvents", [])
     failed = [e for e in events if e.get("ResourceStatus", "").endswith("_FAILED")]
-    return [f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}" for e in reversed(failed)]
+    return [
+        f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}"
+        for e in reversed(failed)
+    ]
 
 
 def deploy(
@@ -226,16 +229,23 @@ def deploy(
             action = f"update (now {existing['StackStatus']})" if existing else "create"
             out(f"template valid (capabilities {validation.get('Capabilities', [])}); would {action} {env.stack_name}")
             return 0
-        stack_args = dict(StackName=env.stack_name, TemplateBody=body, Parameters=parameters,
-                          Capabilities=["CAPABILITY_IAM"], Tags=tags)
+        stack_args = dict(
+            StackName=env.stack_name,
+            TemplateBody=body,
+            Parameters=parameters,
+            Capabilities=["CAPABILITY_IAM"],
+            Tags=tags,
+        )
         if existing is None:
             cfn.create_stack(**stack_args, EnableTerminationProtection=env.termination_protection)
             waiter, verb = "stack_create_complete", "created"
         else:
             status = existing["StackStatus"]
             if status == "ROLLBACK_COMPLETE":
-                out(f"deploy: {env.stack_name} failed to create and cannot be updated; delete it "
-                    f"(aws cloudformation delete-stack --stack-name {env.stack_name}) and deploy again")
+                out(
+                    f"deploy: {env.stack_name} failed to create and cannot be updated; delete it "
+                    f"(aws cloudformation delete-stack --stack-name {env.stack_name}) and deploy again"
+                )
                 return 1
             if status.endswith("_IN_PROGRESS"):
                 out(f"deploy: {env.stack_name} is {status}; wait for it to finish")

@@ -51,7 +51,5 @@ def file_partition_key(study: str, s3_key: str) -> str:
 def parse_file_partition_key(partition_key: str) -> FilePartition:
     study, sep, encoded = partition_key.partition("/")
     if not sep or not is_valid_study_id(study) or not encoded:
-        raise ValueError(
-            f"not a file partition key: {partition_key!r} (expected '<study>/<encoded S3 key>')"
-        )
+        raise ValueError(f"not a file partition key: {partition_key!r} (expected '<study>/<encoded S3 key>')")
     return FilePartition(study, decode_key(encoded))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import socket
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from biomarker_assets import settings
 from biomarker_assets.resources.aws import aws_client

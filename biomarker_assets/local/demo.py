@@ -19,13 +19,13 @@ from pathlib import Path
 import dagster as dg
 
 from biomarker_assets import settings
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.local.aws_standin import (
     create_project_resources,
     drain_messages,
     moto_server,
     print_exports_and_wait,
 )
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.platform.status import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
 
@@ -37,9 +37,12 @@ STUDY_FILES = Path(__file__).with_name("demo_study")
 
 def find_samples(explicit: Path | None = None) -> Path:
     """SKDH's sample files: --samples, $SKDH_SAMPLES_DIR, or ../shared/data/skdh-samples."""
-    candidates = [explicit, os.environ.get("SKDH_SAMPLES_DIR"),
-                  Path.cwd().parent / "shared/data/skdh-samples",
-                  Path(__file__).resolve().parents[3] / "shared/data/skdh-samples"]
+    candidates = [
+        explicit,
+        os.environ.get("SKDH_SAMPLES_DIR"),
+        Path.cwd().parent / "shared/data/skdh-samples",
+        Path(__file__).resolve().parents[3] / "shared/data/skdh-samples",
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "ax3_sample.cwa").is_file():
             return Path(candidate)
@@ -60,7 +63,9 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
     return {
         "raw/metadata/subjects.csv": STUDY_FILES / "subjects.csv",
         # a day-long wrist recording with a night in it: wear, activity and sleep
-        "raw/wrist/DM001_V1_wrist.bin": make_demo_wrist_file(workdir / "DM001_V1_wrist.bin", hours=24.0, fs=50.0, seed=1),
+        "raw/wrist/DM001_V1_wrist.bin": make_demo_wrist_file(
+            workdir / "DM001_V1_wrist.bin", hours=24.0, fs=50.0, seed=1
+        ),
         # SKDH's real Axivity sample (5 minutes): activity only
         "raw/wrist/DM002_V1_wrist.cwa": samples / "ax3_sample.cwa",
         # SKDH's real GENEActiv sample (18 seconds, an in-clinic check): activity only
@@ -120,7 +125,9 @@ def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
         )
         outcome.runs += 1
         outcome.failed_runs += not result.success
-        log(f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
+        log(
+            f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)"
+        )
         return result
 
     log("1/5 study configs")
@@ -149,17 +156,35 @@ def _summary_preview() -> str:
 
     body = aws_client("s3").get_object(Bucket=DEMO_BUCKET, Key="results/_summary/study_summary.parquet")["Body"].read()
     table = pq.read_table(io.BytesIO(body))
-    columns = ["row_type", "subject", "date", "day_n", "gait_bout_n", "wear_hours", "total_sleep_time_min", "mvpa_min",
-               "gait_speed_m_s", "height_m", "pipeline", "pipeline_version"]
-    rows = [["" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()]
-            for row in table.select(columns).to_pylist()]
+    columns = [
+        "row_type",
+        "subject",
+        "date",
+        "day_n",
+        "gait_bout_n",
+        "wear_hours",
+        "total_sleep_time_min",
+        "mvpa_min",
+        "gait_speed_m_s",
+        "height_m",
+        "pipeline",
+        "pipeline_version",
+    ]
+    rows = [
+        ["" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()]
+        for row in table.select(columns).to_pylist()
+    ]
     return format_table(rows, columns)
 
 
 def _print_messages(messages: list[dict]) -> None:
     print(f"\nSQS notifications ({len(messages)}) on {settings.NOTIFICATION_QUEUE}:")
     rows = [[m["kind"], m["study"] or "-", (m["file"] or "-").split("/", 3)[-1], m["reason"]] for m in messages]
-    print(format_table([[c if len(c) <= 90 else c[:89] + "…" for c in r] for r in rows], ["kind", "study", "file", "reason"]))
+    print(
+        format_table(
+            [[c if len(c) <= 90 else c[:89] + "…" for c in r] for r in rows], ["kind", "study", "file", "reason"]
+        )
+    )
 
 
 def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
@@ -186,11 +211,15 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
             print("\nResults (Parquet per SKDH step, summary_rows.parquet, headline.json, provenance.json):")
             for uri in results:
                 print(f"  {uri}")
-            print(f"\nStudy summary (one row per subject-day and gait bout): s3://{DEMO_BUCKET}/results/_summary/study_summary.parquet")
+            print(
+                f"\nStudy summary (one row per subject-day and gait bout): s3://{DEMO_BUCKET}/results/_summary/study_summary.parquet"
+            )
             print(_summary_preview())
             _print_messages(drain_messages())
-            print(f"\n{outcome.runs} runs ({outcome.failed_runs} failed as expected for the broken inputs) "
-                  f"in {time.monotonic() - started:.0f} s")
+            print(
+                f"\n{outcome.runs} runs ({outcome.failed_runs} failed as expected for the broken inputs) "
+                f"in {time.monotonic() - started:.0f} s"
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if home is None:

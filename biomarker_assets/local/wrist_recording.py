@@ -662,9 +662,7 @@ def write_geneactiv_bin(
 def make_demo_wrist_file(path, hours: float = 24.0, fs: float = 50.0, seed: int = 0) -> Path:
     """Generate the demo recording and write it as a GENEActiv ``.bin`` at ``path``."""
     rec = generate_wrist_day(hours=hours, fs=fs, seed=seed)
-    return write_geneactiv_bin(
-        path, rec["time"], rec["accel"], rec["temperature"], rec["fs"], light=rec["light"]
-    )
+    return write_geneactiv_bin(path, rec["time"], rec["accel"], rec["temperature"], rec["fs"], light=rec["light"])
 
 
 def _step(process: str, module: str, parameters: dict, package: str = "skdh") -> dict:

@@ -4,15 +4,13 @@ Used by ``backfill_study`` and by the file sensors past ``BIOMARKER_BACKFILL_THR
 """
 
 import time
-
-import dagster as dg
-from dagster._core.execution.backfill import PartitionBackfill
-from dagster._core.utils import make_new_backfill_id
-
 from collections import defaultdict
 from collections.abc import Iterable
 
+import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+from dagster._core.execution.backfill import PartitionBackfill
+from dagster._core.utils import make_new_backfill_id
 
 from biomarker_assets.defs.partitions import data_files, metadata_files
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.defs.partitions import data_files, metadata_files
+from biomarker_assets.lib.partition_keys import parse_file_partition_key
 
 HEADLINE_COLUMNS = {
     "wear_hours": "wear h",

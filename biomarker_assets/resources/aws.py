@@ -8,7 +8,7 @@ passes an endpoint explicitly.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -21,7 +21,7 @@ def region_name() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
-@lru_cache(maxsize=None)
+@cache
 def _client(service: str, region: str, endpoint: str | None) -> Any:
     # endpoint is part of the cache key only so a changed AWS_ENDPOINT_URL gets a new client
     del endpoint

@@ -20,7 +20,7 @@ def _to_dynamo(value: Any) -> dict:
 
 
 def _from_dynamo(attr: dict) -> Any:
-    (kind, value), = attr.items()
+    ((kind, value),) = attr.items()
     if kind == "N":
         number = Decimal(value)
         return int(number) if number == number.to_integral_value() and "." not in value else float(number)
@@ -46,11 +46,15 @@ class MetadataTable(ConfigurableResource):
                 pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     def get_subject(self, study: str, subject: str) -> dict[str, Any] | None:
-        item = aws_client("dynamodb").get_item(
-            TableName=self.table_name,
-            Key={"study": {"S": study}, "subject": {"S": subject}},
-            ConsistentRead=True,
-        ).get("Item")
+        item = (
+            aws_client("dynamodb")
+            .get_item(
+                TableName=self.table_name,
+                Key={"study": {"S": study}, "subject": {"S": subject}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
         return {k: _from_dynamo(v) for k, v in item.items()} if item else None
 
     def subjects(self, study: str) -> list[dict[str, Any]]:

@@ -43,8 +43,9 @@ class StudyStore(ConfigurableResource):
 
     def _transfer_config(self) -> TransferConfig:
         part = self.transfer_part_mib * 1024 * 1024
-        return TransferConfig(multipart_threshold=part, multipart_chunksize=part,
-                              max_concurrency=self.transfer_concurrency)
+        return TransferConfig(
+            multipart_threshold=part, multipart_chunksize=part, max_concurrency=self.transfer_concurrency
+        )
 
     def load_config(self, study: str) -> LoadedConfig:
         return load_config_from_s3(self.config_bucket, self.config_prefix, study)
@@ -75,7 +76,9 @@ class StudyStore(ConfigurableResource):
         """
         paginator = aws_client("s3").get_paginator("list_objects_v2")
         extra = {"StartAfter": start_after} if start_after else {}
-        pages = paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page_size}, **extra)
+        pages = paginator.paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page_size}, **extra
+        )
         for page in pages:
             yield page.get("Contents", []), bool(page.get("IsTruncated"))
 

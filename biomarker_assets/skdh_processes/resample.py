@@ -12,7 +12,6 @@ pipeline spec reproduces SKDH's truth.
 from __future__ import annotations
 
 from numpy import asarray, clip, diff, mean, ndarray
-
 from skdh.base import BaseProcess, handle_process_returns
 from skdh.utility.internal import apply_resample
 

@@ -109,9 +109,7 @@ def _rebind_predict():
     fn_globals["compute_sleep_predictions"] = compute_sleep_predictions_corrected
     # the closure carries SKDH's __class__ cell, so super() inside still means
     # super(Sleep, self), exactly as in the original method
-    fn = types.FunctionType(
-        code, fn_globals, wrapped.__name__, wrapped.__defaults__, wrapped.__closure__
-    )
+    fn = types.FunctionType(code, fn_globals, wrapped.__name__, wrapped.__defaults__, wrapped.__closure__)
     fn.__kwdefaults__ = dict(wrapped.__kwdefaults__ or {})
     fn.__doc__ = wrapped.__doc__
     fn.__qualname__ = "SleepCorrected.predict"

@@ -95,13 +95,40 @@ _ACCEL_UNITS = 256.0  # counts per g (scale bits 13-15 of the light word left at
 _BLOCK_DTYPE = np.dtype(
     {
         "names": [
-            "header", "length", "fractional", "session", "sequence", "timestamp", "light",
-            "temperature", "events", "battery", "rate", "axes_bps", "offset", "count",
-            "samples", "checksum",
+            "header",
+            "length",
+            "fractional",
+            "session",
+            "sequence",
+            "timestamp",
+            "light",
+            "temperature",
+            "events",
+            "battery",
+            "rate",
+            "axes_bps",
+            "offset",
+            "count",
+            "samples",
+            "checksum",
         ],
         "formats": [
-            "S2", "<u2", "<u2", "<u4", "<u4", "<u4", "<u2", "<u2", "u1", "u1", "u1", "u1",
-            "<i2", "<u2", ("u1", 480), "<u2",
+            "S2",
+            "<u2",
+            "<u2",
+            "<u4",
+            "<u4",
+            "<u4",
+            "<u2",
+            "<u2",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "<i2",
+            "<u2",
+            ("u1", 480),
+            "<u2",
         ],
         "offsets": [0, 2, 4, 6, 10, 14, 18, 20, 22, 23, 24, 25, 26, 28, 30, 510],
         "itemsize": BLOCK_SIZE,
@@ -134,8 +161,12 @@ def cwa_time_code(seconds) -> np.ndarray:
     if np.any((years < 2000) | (years > 2063)):
         raise ValueError("CWA timestamps hold years 2000-2063 only")
     code = (
-        ((years - 2000) << 26) | (months << 22) | (days << 17)
-        | ((sod // 3600) << 12) | ((sod // 60 % 60) << 6) | (sod % 60)
+        ((years - 2000) << 26)
+        | (months << 22)
+        | (days << 17)
+        | ((sod // 3600) << 12)
+        | ((sod // 60 % 60) << 6)
+        | (sod % 60)
     )
     return code.astype("<u4")
 
@@ -203,9 +234,18 @@ class CwaWriter:
         start_code = int(cwa_time_code([math.floor(self.start)])[0])
         changed = int(cwa_time_code([math.floor(self.start) - 3600])[0])
         struct.pack_into(
-            "<2sHBHIHIII", head, 0,
-            b"MD", HEADER_SIZE - 4, 0x00, self.device_id & 0xFFFF, self.session_id,
-            (self.device_id >> 16) & 0xFFFF or 0xFFFF, start_code, 0xFFFFFFFF, 0,
+            "<2sHBHIHIII",
+            head,
+            0,
+            b"MD",
+            HEADER_SIZE - 4,
+            0x00,
+            self.device_id & 0xFFFF,
+            self.session_id,
+            (self.device_id >> 16) & 0xFFFF or 0xFFFF,
+            start_code,
+            0xFFFFFFFF,
+            0,
         )
         head[26] = 0  # no LED flash
         head[35] = 0xFF  # sensor config: accelerometer only

@@ -132,7 +132,9 @@ EMPATICA_SCHEMA: dict = {
             "type": {
                 "type": "record",
                 "name": "Enrollment",
-                "fields": [{"name": k, "type": "string"} for k in ("participantID", "siteID", "studyID", "organizationID")],
+                "fields": [
+                    {"name": k, "type": "string"} for k in ("participantID", "siteID", "studyID", "organizationID")
+                ],
             },
         },
         {"name": "deviceSn", "type": "string"},
@@ -287,7 +289,9 @@ def write_empatica_avro(
 # ----------------------------------------------------------------- synthetic signals
 
 
-def still_postures(hours: float, fs: float = 10.0, minutes: float = 5.0, seed: int = 0, orientations: int | None = None):
+def still_postures(
+    hours: float, fs: float = 10.0, minutes: float = 5.0, seed: int = 0, orientations: int | None = None
+):
     """``(time, accel)``: the sensor lying still in a new random orientation every ``minutes``.
 
     What an accelerometer calibration needs (still periods spread over the

@@ -265,7 +265,9 @@ class FakeFargate:
             if task.arn not in listed and task.stop_requested_at is None:  # stop_task by someone else
                 task.stop_requested_at = time.monotonic()
                 _signal_group(task.process, signal.SIGTERM)
-            overdue = task.stop_requested_at is not None and time.monotonic() - task.stop_requested_at > self.stop_timeout_s
+            overdue = (
+                task.stop_requested_at is not None and time.monotonic() - task.stop_requested_at > self.stop_timeout_s
+            )
             if overdue and task.process.poll() is None:  # SIGTERM not heeded in time
                 _signal_group(task.process, signal.SIGKILL)
             if self.enforce_memory and task.memory_mib:
@@ -287,7 +289,9 @@ class FakeFargate:
         container = next((c for c in containers if c["name"] in container_overrides), None)
         container = container or next((c for c in containers if c.get("essential", True)), containers[0])
         override = container_overrides.get(container["name"], {})
-        command = list(container.get("entryPoint") or []) + list(override.get("command") or container.get("command") or [])
+        command = list(container.get("entryPoint") or []) + list(
+            override.get("command") or container.get("command") or []
+        )
         task_id = task["taskArn"].rsplit("/", 1)[1]
         env = {
             **self._platform_env,
@@ -310,15 +314,21 @@ class FakeFargate:
             out.flush()
             try:
                 process = subprocess.Popen(
-                    command, env=env, cwd=container.get("workingDirectory") or workdir,
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    command,
+                    env=env,
+                    cwd=container.get("workingDirectory") or workdir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             except OSError as exc:
                 self._finish_unstarted(task, container["name"], log_path, f"CannotStartContainerError: {exc}")
                 return
         tags = {t["key"]: t["value"] for t in task.get("tags", [])}
-        running = TaskProcess(task["taskArn"], task_id, container["name"], command, env, memory, process, log_path,
-                              workdir, meta, tags)
+        running = TaskProcess(
+            task["taskArn"], task_id, container["name"], command, env, memory, process, log_path, workdir, meta, tags
+        )
         with self._lock:
             self._running[task["taskArn"]] = running
         log.info("task %s: started %s (memory %s MiB)", task_id, " ".join(command[:3]), memory)
@@ -337,9 +347,19 @@ class FakeFargate:
             exit_code = 128 - exit_code
         self._record_stop(task.arn, task.container, exit_code, reason)
         shutil.rmtree(task.workdir, ignore_errors=True)
-        self.finished.append(FinishedTask(task.arn, task.container, task.command, exit_code, reason or "stopped",
-                                          task.peak_mib,
-                                          time.monotonic() - task.started, task.log_path, task.tags))
+        self.finished.append(
+            FinishedTask(
+                task.arn,
+                task.container,
+                task.command,
+                exit_code,
+                reason or "stopped",
+                task.peak_mib,
+                time.monotonic() - task.started,
+                task.log_path,
+                task.tags,
+            )
+        )
         log.info("task %s: exited %s (%s)", task.task_id, exit_code, reason)
 
     def _record_stop(self, arn: str, container: str, exit_code: int, reason: str | None) -> None:
@@ -364,8 +384,14 @@ def default_platform_env() -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         **FAKE_CREDENTIALS,
     }
-    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_DEFAULT_REGION", "TMPDIR"):
+    for key in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "TMPDIR",
+    ):
         if os.environ.get(key):
             env[key] = os.environ[key]
     env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
@@ -406,8 +432,14 @@ def _metadata(task: dict, definition: dict, container: str) -> dict:
         "com.amazonaws.ecs.task-definition-family": definition["family"],
         "com.amazonaws.ecs.task-definition-version": str(definition["revision"]),
     }
-    container_doc = {"Name": container, "DockerName": container, "Labels": labels, "DesiredStatus": "RUNNING",
-                     "KnownStatus": "RUNNING", "Type": "NORMAL"}
+    container_doc = {
+        "Name": container,
+        "DockerName": container,
+        "Labels": labels,
+        "DesiredStatus": "RUNNING",
+        "KnownStatus": "RUNNING",
+        "Type": "NORMAL",
+    }
     return {
         "container": container_doc,
         "task": {
@@ -448,7 +480,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from biomarker_assets.local.aws_standin import create_project_resources, moto_server
 
-    parser = argparse.ArgumentParser(prog="python -m biomarker_assets_tests.support.fake_ecs", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m biomarker_assets_tests.support.fake_ecs", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--cluster", default="biomarker-assets-local")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--no-memory-limit", action="store_true", help="do not kill tasks over their memory")

@@ -68,8 +68,11 @@ def _service_user() -> str | None:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
     return SERVICE_USER
 
 
@@ -99,17 +102,48 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
     port = free_port()
     server = None
     try:
-        subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                        "--encoding=UTF8", "--no-sync"], check=True, capture_output=True, **run_as)
+        subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            **run_as,
+        )
         log = open(root / "postgres.log", "wb")  # noqa: SIM115 - closed with the server
         server = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(data),
-             "-c", "fsync=off", "-c", "max_connections=200"],
-            stdout=log, stderr=subprocess.STDOUT, **run_as,
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(data),
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **run_as,
         )
         _wait_ready(bin_dir, port, server, root / "postgres.log", timeout_s)
-        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", db_name],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", db_name],
+            check=True,
+            capture_output=True,
+        )
         yield Postgres("127.0.0.1", port, "postgres", "test", db_name)
     finally:
         if server is not None:
@@ -126,9 +160,12 @@ def _wait_ready(bin_dir: Path, port: int, server: subprocess.Popen, log: Path, t
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"PostgreSQL exited with {server.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        ready = subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                               capture_output=True, check=False)
+            raise RuntimeError(
+                f"PostgreSQL exited with {server.returncode}:\n{log.read_text(errors='replace')[-2000:]}"
+            )
+        ready = subprocess.run(
+            [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False
+        )
         if ready.returncode == 0:
             return
         time.sleep(0.2)

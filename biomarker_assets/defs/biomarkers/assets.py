@@ -1,6 +1,5 @@
 """Per-file biomarkers (the Step Functions "File Processing" workflow)."""
 
-
 import base64
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -8,22 +7,22 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 
 from biomarker_assets import __version__
-from biomarker_assets.lib.skdh.runner import SKDH_VERSION
+from biomarker_assets.defs.metadata.assets import subject_metadata
+from biomarker_assets.defs.partitions import data_files
+from biomarker_assets.lib.biomarkers import quality
+from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.processing import (
     ProcessingError,
     data_version,
     process_local_file,
     results_prefix,
 )
-from biomarker_assets.lib.biomarkers import quality
-from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
-from biomarker_assets.platform.study_files import resolve_file
-from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
-from biomarker_assets.defs.partitions import data_files
-from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
+from biomarker_assets.lib.skdh.runner import SKDH_VERSION
+from biomarker_assets.platform.status import latest_outcome
+from biomarker_assets.platform.study_files import resolve_file
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
@@ -114,7 +113,9 @@ def _process_data_file(context, study_store, metadata_table, notifier):
     if not check.met:
         reason = "; ".join(check.unmet)
         if previous_status(context) != (STATUS_WAITING, reason):  # one message when waiting starts, not per retry
-            notifier.send(Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name)
+            notifier.send(
+                Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name
+            )
         context.log.warning(f"{file.uri} waits: {reason}")
         _status(
             context,
@@ -162,8 +163,14 @@ def _process_data_file(context, study_store, metadata_table, notifier):
     checks = quality.evaluate(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
     failing = quality.failed(checks)
     if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
-        notifier.send(Kind.QC_FAILED, file.study, file.uri, "; ".join(f"{c.check_name}: {c.description}" for c in checks
-                      if not c.passed), checks=failing, pipeline=pipeline_name)
+        notifier.send(
+            Kind.QC_FAILED,
+            file.study,
+            file.uri,
+            "; ".join(f"{c.check_name}: {c.description}" for c in checks if not c.passed),
+            checks=failing,
+            pipeline=pipeline_name,
+        )
     yield dg.MaterializeResult(
         metadata={
             "status": STATUS_PROCESSED,
@@ -173,18 +180,28 @@ def _process_data_file(context, study_store, metadata_table, notifier):
             "skdh_warnings": len(result.warnings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
-            **({"overview": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PLOT_FILE}")}
-               if any(p.name == PLOT_FILE for p in result.result_files) else {}),
-            **({"overview_thumbnail": dg.MetadataValue.md(
-                f"![overview](data:image/png;base64,{base64.b64encode(result.thumbnail).decode()})")}
-               if result.thumbnail else {}),
+            **(
+                {"overview": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PLOT_FILE}")}
+                if any(p.name == PLOT_FILE for p in result.result_files)
+                else {}
+            ),
+            **(
+                {
+                    "overview_thumbnail": dg.MetadataValue.md(
+                        f"![overview](data:image/png;base64,{base64.b64encode(result.thumbnail).decode()})"
+                    )
+                }
+                if result.thumbnail
+                else {}
+            ),
             "fs": result.fs,
             "qc_failed": failing,
             **result.provenance.dagster_metadata(),
         },
         data_version=dg.DataVersion(version),
-        check_results=[c for c in checks
-                       if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys],
+        check_results=[
+            c for c in checks if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
+        ],
     )
 
 

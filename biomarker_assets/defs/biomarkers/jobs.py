@@ -30,10 +30,14 @@ def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillC
         done = instance.get_materialized_partitions(asset_key)
         partitions = [p for p in partitions if p not in done]
     if not partitions:
-        raise dg.Failure(f"study {config.study!r} has no {'unprocessed ' if config.only_not_processed else ''}"
-                         "data files: catalog it first (job catalog_study)")
+        raise dg.Failure(
+            f"study {config.study!r} has no {'unprocessed ' if config.only_not_processed else ''}"
+            "data files: catalog it first (job catalog_study)"
+        )
     backfill_id = submit_files_backfill(
-        instance, config.study, [("data", p) for p in partitions],
+        instance,
+        config.study,
+        [("data", p) for p in partitions],
         title=f"biomarkers for every file of study {config.study}",
         description=f"{len(partitions)} file(s), launched by run {context.run_id}",
     )

@@ -1,14 +1,13 @@
 """The per-study file catalog (the Step Functions "Catalog" workflow)."""
 
-
 import dagster as dg
 
+from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.lib.catalog.scanning import catalog_uri, chunks, list_study, write_catalog
 from biomarker_assets.platform.study_files import load_study_config
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
-from biomarker_assets.platform.status import markdown_table
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import BucketMissing, StudyStore
+
 
 @dg.asset(group_name="catalog", partitions_def=studies, deps=["study_configs"], kinds={"s3", "parquet"})
 def study_catalog(

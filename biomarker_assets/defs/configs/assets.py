@@ -26,7 +26,9 @@ def study_configs(
         try:
             loaded = study_store.load_config(study)
         except ConfigError as exc:
-            notifier.send(Kind.INVALID_CONFIG, study, uri, f"{len(exc.errors)} error(s) in the study config", errors=exc.errors)
+            notifier.send(
+                Kind.INVALID_CONFIG, study, uri, f"{len(exc.errors)} error(s) in the study config", errors=exc.errors
+            )
             context.log.error(str(exc))
             rows.append((study, "invalid", "; ".join(exc.errors)))
             continue

@@ -1,16 +1,15 @@
 """Subject metadata files, cleaned into the DynamoDB table."""
 
-
 import tempfile
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
 from biomarker_assets import __version__
-from biomarker_assets.platform.study_files import resolve_file
-from biomarker_assets.lib.metadata.cleaning import clean_table, read_table
 from biomarker_assets.defs.partitions import metadata_files
+from biomarker_assets.lib.metadata.cleaning import clean_table, read_table
 from biomarker_assets.platform.status import markdown_table
+from biomarker_assets.platform.study_files import resolve_file
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore

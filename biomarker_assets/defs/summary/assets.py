@@ -9,21 +9,27 @@ import pyarrow.parquet as pq
 
 from biomarker_assets import __version__
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
-from biomarker_assets.platform.study_files import load_study_config
-from biomarker_assets.lib.study_config.loading import LoadedConfig
-from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.defs.partitions import studies
+from biomarker_assets.lib.partition_keys import parse_file_partition_key
+from biomarker_assets.lib.study_config.loading import LoadedConfig
+from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, SUMMARY_SCHEMA
 from biomarker_assets.platform.status import markdown_table
+from biomarker_assets.platform.study_files import load_study_config
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Notifier
 from biomarker_assets.resources.study_store import StudyStore, object_bytes
-from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, SUMMARY_SCHEMA
 
-SUBJECT_COLUMNS = pa.schema([("height_m", pa.float64()), ("weight_kg", pa.float64()), ("sex", pa.string()),
-                             ("age_years", pa.float64())])
+SUBJECT_COLUMNS = pa.schema(
+    [("height_m", pa.float64()), ("weight_kg", pa.float64()), ("sex", pa.string()), ("age_years", pa.float64())]
+)
 STUDY_SUMMARY_SCHEMA = pa.schema([*SUMMARY_SCHEMA, *SUBJECT_COLUMNS])
-SORT_KEYS = [("subject", "ascending"), ("file_key", "ascending"), ("row_type", "ascending"),
-             ("day_n", "ascending"), ("gait_bout_n", "ascending")]
+SORT_KEYS = [
+    ("subject", "ascending"),
+    ("file_key", "ascending"),
+    ("row_type", "ascending"),
+    ("day_n", "ascending"),
+    ("gait_bout_n", "ascending"),
+]
 
 
 def summary_key(loaded: LoadedConfig) -> str:
@@ -42,7 +48,9 @@ def _changed_files(instance: dg.DagsterInstance, study: str, after: int) -> tupl
     while True:
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=file_biomarkers.key, after_storage_id=after),
-            limit=1000, cursor=cursor, ascending=True,
+            limit=1000,
+            cursor=cursor,
+            ascending=True,
         )
         for record in page.records:
             newest = max(newest, record.storage_id)
@@ -105,8 +113,19 @@ def study_summary(
     pq.write_table(summary, buffer)
     study_store.put_bytes(buffer.getvalue(), bucket, key, "application/vnd.apache.parquet")
     context.log.info(f"{study}: {summary.num_rows} row(s); read {len(changed)} changed file(s), kept the rest")
-    preview = summary.slice(0, 10).select(["row_type", "subject", "date", "wear_hours", "total_sleep_time_min",
-                                           "mvpa_min", "gait_speed_m_s", "height_m", "pipeline_version"])
+    preview = summary.slice(0, 10).select(
+        [
+            "row_type",
+            "subject",
+            "date",
+            "wear_hours",
+            "total_sleep_time_min",
+            "mvpa_min",
+            "gait_speed_m_s",
+            "height_m",
+            "pipeline_version",
+        ]
+    )
     return dg.MaterializeResult(
         metadata={
             "summary": dg.MetadataValue.path(f"s3://{bucket}/{key}"),

@@ -76,7 +76,9 @@ def _render(hours, starts, low, high, wear, sleep, title: str, dpi: int) -> byte
             continue
         for n, (i0, i1) in enumerate(np.asarray(intervals, dtype=np.int64).reshape(-1, 2)):
             i1 = min(int(i1), hours.size - 1)
-            ax.axvspan(hours[int(i0)], hours[i1], color=colour, alpha=0.18, linewidth=0, label=label if n == 0 else None)
+            ax.axvspan(
+                hours[int(i0)], hours[i1], color=colour, alpha=0.18, linewidth=0, label=label if n == 0 else None
+            )
     ax.set_xlim(0, max(hours[-1], 1e-9))
     ax.set_ylim(0, max(2.0, float(np.percentile(high, 99.9)) * 1.1))
     ax.set_xlabel("hours from start")

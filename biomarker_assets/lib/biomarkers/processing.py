@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from biomarker_assets import __version__, settings
-from biomarker_assets.lib.study_config.loading import LoadedConfig
-from biomarker_assets.lib.study_config.schema import StudyConfig
-from biomarker_assets.resources.aws import aws_client
-from biomarker_assets.resources.study_store import object_bytes
+from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE, overview_pngs
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -29,9 +25,12 @@ from biomarker_assets.lib.provenance import (
     utc_now,
 )
 from biomarker_assets.lib.skdh import runner as skdh_runner
-from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+from biomarker_assets.lib.study_config.loading import LoadedConfig
+from biomarker_assets.lib.study_config.schema import StudyConfig
 from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
-from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE, overview_pngs
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import object_bytes
+from biomarker_assets.skdh_processes import PROJECT_PROCESSES
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,9 @@ def mark_input_removed(config: StudyConfig, pipeline_name: str, key: str) -> str
     record = ProvenanceRecord.model_validate_json(body)
     if record.input_removed_at is None:
         record.input_removed_at = utc_now()
-        aws_client("s3").put_object(Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(),
-                      ContentType="application/json")
+        aws_client("s3").put_object(
+            Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(), ContentType="application/json"
+        )
     return f"s3://{config.output_bucket}/{record_key}"
 
 
@@ -110,10 +110,13 @@ def process_local_file(
     skdh_warnings: list[str] = []
     try:
         signal: dict[str, Any] = {}
-        results = skdh_runner.run_pipeline(pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal,
-                                           **inputs)
+        results = skdh_runner.run_pipeline(
+            pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs
+        )
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
-        raise ProcessingError(f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}") from exc
+        raise ProcessingError(
+            f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}"
+        ) from exc
     tables = skdh_runner.results_to_tables(results)
     if not tables:
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} produced no results for {input_record.uri}")
@@ -122,19 +125,31 @@ def process_local_file(
     headline = skdh_runner.headline_biomarkers(results)
     pipeline_digest = skdh_runner.pipeline_digest(pipeline_cfg.skdh)
     identity = {
-        "study": loaded.config.study, "subject": (file_fields or {}).get("subject"), "file_key": input_record.key,
-        "file_fields": json.dumps(file_fields or {}, sort_keys=True), "pipeline": pipeline_name,
-        "pipeline_version": pipeline_cfg.version, "pipeline_digest": pipeline_digest,
+        "study": loaded.config.study,
+        "subject": (file_fields or {}).get("subject"),
+        "file_key": input_record.key,
+        "file_fields": json.dumps(file_fields or {}, sort_keys=True),
+        "pipeline": pipeline_name,
+        "pipeline_version": pipeline_cfg.version,
+        "pipeline_digest": pipeline_digest,
         "skdh_version": skdh_runner.SKDH_VERSION,
     }
-    files += skdh_runner.write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
+    files += skdh_runner.write_results(
+        {SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir
+    )
     thumbnail = None
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
         title = f"{loaded.config.study}: {input_record.key} ({pipeline_name})"
         # one pass over the recording for both sizes (a week at 100 Hz is 60 M samples)
-        pngs = overview_pngs(signal["time"], signal["accel"], signal.get("wear"), signal.get("sleep"), title,
-                             dpis=(100, 48) if settings.EMBED_PLOTS else (100,))
+        pngs = overview_pngs(
+            signal["time"],
+            signal["accel"],
+            signal.get("wear"),
+            signal.get("sleep"),
+            title,
+            dpis=(100, 48) if settings.EMBED_PLOTS else (100,),
+        )
         plot.write_bytes(pngs[0])
         files.append(plot)
         if settings.EMBED_PLOTS:
@@ -174,8 +189,16 @@ def process_local_file(
 def data_version(input_record: InputRecord, config_digest: str, spec: dict, subject_inputs: dict) -> str:
     """Same input, config, code and subject fields give the same version: Dagster's staleness follows it."""
     payload = json.dumps(
-        [input_record.etag or input_record.sha256, input_record.version_id, config_digest,
-         skdh_runner.pipeline_digest(spec), skdh_runner.SKDH_VERSION, __version__, subject_inputs],
-        sort_keys=True, default=str,
+        [
+            input_record.etag or input_record.sha256,
+            input_record.version_id,
+            config_digest,
+            skdh_runner.pipeline_digest(spec),
+            skdh_runner.SKDH_VERSION,
+            __version__,
+            subject_inputs,
+        ],
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biomarker_assets.lib.catalog.matching import filename_fields
-from biomarker_assets.lib.study_config.schema import PipelineConfig, StudyConfig
 from biomarker_assets.lib.metadata.cleaning import RECORD_FIELD
+from biomarker_assets.lib.study_config.schema import PipelineConfig, StudyConfig
 
 
 @dataclass

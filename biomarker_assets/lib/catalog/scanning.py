@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from biomarker_assets.lib.catalog.matching import classify, filename_fields
+from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
-from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.resources.study_store import StudyStore, object_bytes
 
 CATALOG_FOLDER = "_catalog"
@@ -62,7 +62,9 @@ class CatalogEntry:
         return "data_files" if self.kind == "data" else "metadata_files"
 
 
-def entry_for(config: StudyConfig, key: str, size: int, etag: str, last_modified: datetime | None) -> CatalogEntry | None:
+def entry_for(
+    config: StudyConfig, key: str, size: int, etag: str, last_modified: datetime | None
+) -> CatalogEntry | None:
     """The catalog row for an object, or None when no rule of the config matches it."""
     match = classify(config, key)
     if match is None:
@@ -139,7 +141,9 @@ def catalog_entries(table: pa.Table) -> dict[str, CatalogEntry]:
 def write_catalog_table(store: StudyStore, loaded: LoadedConfig, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    store.put_bytes(buffer.getvalue(), loaded.config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet")
+    store.put_bytes(
+        buffer.getvalue(), loaded.config.output_bucket, catalog_key(loaded), "application/vnd.apache.parquet"
+    )
 
 
 def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, CatalogEntry]) -> None:
@@ -167,7 +171,6 @@ class CatalogDiff:
     @property
     def to_process(self) -> list[CatalogEntry]:
         return [*self.new, *self.changed]
-
 
     def extend(self, other: CatalogDiff) -> None:
         self.new += other.new

@@ -15,16 +15,41 @@ import pandas as pd
 from biomarker_assets.lib.study_config.schema import MetadataFiles
 
 DEFAULT_ALIASES: dict[str, list[str]] = {
-    "subject": ["subject", "subject id", "subjectid", "subj", "participant", "participant id", "id", "pid", "patient id"],
+    "subject": [
+        "subject",
+        "subject id",
+        "subjectid",
+        "subj",
+        "participant",
+        "participant id",
+        "id",
+        "pid",
+        "patient id",
+    ],
     "height": ["height", "ht", "stature", "body height"],
     "weight": ["weight", "wt", "mass", "body weight", "body mass"],
     "sex": ["sex", "gender", "biological sex"],
     "age": ["age", "age years", "age yrs", "age at enrollment"],
 }
 _UNIT_WORDS = {
-    "cm": "cm", "centimeters": "cm", "centimetres": "cm", "m": "m", "meters": "m", "metres": "m",
-    "in": "in", "inch": "in", "inches": "in", "kg": "kg", "kgs": "kg", "lb": "lb", "lbs": "lb",
-    "pounds": "lb", "y": "y", "yr": "y", "yrs": "y", "years": "y",
+    "cm": "cm",
+    "centimeters": "cm",
+    "centimetres": "cm",
+    "m": "m",
+    "meters": "m",
+    "metres": "m",
+    "in": "in",
+    "inch": "in",
+    "inches": "in",
+    "kg": "kg",
+    "kgs": "kg",
+    "lb": "lb",
+    "lbs": "lb",
+    "pounds": "lb",
+    "y": "y",
+    "yr": "y",
+    "yrs": "y",
+    "years": "y",
 }
 _TO_METRES = {"m": 1.0, "cm": 0.01, "in": 0.0254}
 _TO_KG = {"kg": 1.0, "lb": 0.45359237}

@@ -260,7 +260,11 @@ def _param(cls: type, params: Mapping, name: str, missing: Any = inspect.Paramet
 
 def _window_key(value: Any) -> tuple[int, int] | None:
     """``day_window`` as SKDH looks it up in ``day_ends`` (``(base, period)``); None if not a pair of ints."""
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return int(value[0]), int(value[1])
     return None
 
@@ -508,7 +512,9 @@ def _check_step_inputs(i: int, proc: BaseProcess, kwargs: Mapping) -> None:
             )
 
 
-def _calibration_record(i: int, proc: CalibrateAccelerometer, before: Mapping, after: Mapping, result: Mapping | None) -> tuple[dict, str | None]:
+def _calibration_record(
+    i: int, proc: CalibrateAccelerometer, before: Mapping, after: Mapping, result: Mapping | None
+) -> tuple[dict, str | None]:
     """CalibrateAccelerometer's outcome as one row, and a note when acceleration was left uncalibrated.
 
     SKDH 0.17.18 returns nothing (only a warning) when the recording is shorter
@@ -528,7 +534,8 @@ def _calibration_record(i: int, proc: CalibrateAccelerometer, before: Mapping, a
         reason = f"the recording is {hours:.2f} h long and calibration needs at least {proc.min_hours} h (min_hours)"
     elif not applied:
         reason = (
-            "it was run with apply=False" if before.get("apply", True) is False
+            "it was run with apply=False"
+            if before.get("apply", True) is False
             else "SKDH found too little still data in enough orientations to calibrate"
         )
     nan3 = np.full((1, 3), np.nan)
@@ -550,8 +557,9 @@ def _calibration_record(i: int, proc: CalibrateAccelerometer, before: Mapping, a
     return record, note
 
 
-def _run_steps(pipeline: skdh.Pipeline, capture: _WarningCapture, final_inputs: dict | None,
-               **kwargs) -> dict[str, dict]:
+def _run_steps(
+    pipeline: skdh.Pipeline, capture: _WarningCapture, final_inputs: dict | None, **kwargs
+) -> dict[str, dict]:
     """``skdh.Pipeline.run`` (steps in order, kwargs handed on, results by step name) with checks between steps."""
     results: dict[str, dict] = {}
     for i, proc in enumerate(pipeline._steps):
@@ -567,7 +575,8 @@ def _run_steps(pipeline: skdh.Pipeline, capture: _WarningCapture, final_inputs: 
         elif isinstance(step_result, Mapping) and not _is_signal_step(proc):
             n = _n_samples(before)
             step_result = {
-                k: v for k, v in step_result.items()
+                k: v
+                for k, v in step_result.items()
                 if not (k in _SIGNAL_KEYS and isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n)
             }
         if step_result is not None:
@@ -624,8 +633,11 @@ def read_file(reader_step: dict, path: Path, *, captured_warnings: list[str] | N
     against truth data and to inspect a file, since :func:`run_pipeline` drops
     reader output.
     """
-    if not (isinstance(reader_step, Mapping) and reader_step.get("package") == "skdh"
-            and str(reader_step.get("module", "")).split(".")[0] == "io"):
+    if not (
+        isinstance(reader_step, Mapping)
+        and reader_step.get("package") == "skdh"
+        and str(reader_step.get("module", "")).split(".")[0] == "io"
+    ):
         got = reader_step.get("process") if isinstance(reader_step, Mapping) else reader_step
         raise PipelineSpecError([f"step 0 ({got!r}): not a reader (package skdh, module io...)"])
     spec = {"Steps": [reader_step], "Version": SKDH_VERSION}

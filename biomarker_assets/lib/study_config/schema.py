@@ -33,7 +33,7 @@ class FilePattern(_Strict):
     regex: str | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "FilePattern":
+    def _exactly_one(self) -> FilePattern:
         if (self.glob is None) == (self.regex is None):
             raise ValueError("give exactly one of 'glob' or 'regex'")
         if self.regex is not None:
@@ -62,7 +62,7 @@ class FileNameRule(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _fields_are_groups(self) -> "FileNameRule":
+    def _fields_are_groups(self) -> FileNameRule:
         groups = set(re.compile(self.pattern).groupindex)
         missing = [f for f in self.required_fields if f not in groups]
         if missing:
@@ -140,7 +140,7 @@ class Discovery(_Strict):
     events_queue: str | None = Field(default=None, description="SQS queue that receives the bucket's S3 events.")
 
     @model_validator(mode="after")
-    def _queue_for_events(self) -> "Discovery":
+    def _queue_for_events(self) -> Discovery:
         if self.mode == "events" and not self.events_queue:
             raise ValueError("mode 'events' needs events_queue (the SQS queue the bucket notifies)")
         return self
@@ -174,7 +174,7 @@ class StudyConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "StudyConfig":
+    def _cross_checks(self) -> StudyConfig:
         for i, rule in enumerate(self.data_files):
             if rule.pipeline not in self.pipelines:
                 raise ValueError(

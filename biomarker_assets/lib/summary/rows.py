@@ -93,8 +93,11 @@ def gait_bout_rows(tables: dict[str, pa.Table]) -> list[dict]:
         day = _floats(table["Day N"]) if "Day N" in table.column_names else np.ones(table.num_rows)
         bout = _floats(table["Bout N"])
         dates = table["Date"].to_pylist() if "Date" in table.column_names else [None] * table.num_rows
-        columns = {name: _floats(table[name]) for name in ("gait speed", "cadence", "stride length", "Bout Duration")
-                   if name in table.column_names}
+        columns = {
+            name: _floats(table[name])
+            for name in ("gait speed", "cadence", "stride length", "Bout Duration")
+            if name in table.column_names
+        }
         for d, b in sorted({(d, b) for d, b in zip(day, bout) if not (np.isnan(d) or np.isnan(b))}):
             mask = (day == d) & (bout == b)
             first = int(np.argmax(mask))
@@ -104,12 +107,19 @@ def gait_bout_rows(tables: dict[str, pa.Table]) -> list[dict]:
                     return None
                 return float(np.nanmean(columns[name][mask]))
 
-            rows.append({
-                "row_type": "gait_bout", "day_n": int(d), "date": dates[first], "gait_bout_n": int(b),
-                "gait_strides": int(mask.sum()), "gait_speed_m_s": mean("gait speed"),
-                "cadence_steps_min": mean("cadence"), "stride_length_m": mean("stride length"),
-                "gait_bout_duration_s": mean("Bout Duration"),
-            })
+            rows.append(
+                {
+                    "row_type": "gait_bout",
+                    "day_n": int(d),
+                    "date": dates[first],
+                    "gait_bout_n": int(b),
+                    "gait_strides": int(mask.sum()),
+                    "gait_speed_m_s": mean("gait speed"),
+                    "cadence_steps_min": mean("cadence"),
+                    "stride_length_m": mean("stride length"),
+                    "gait_bout_duration_s": mean("Bout Duration"),
+                }
+            )
     return rows
 
 
