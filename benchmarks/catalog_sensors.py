@@ -228,8 +228,9 @@ def _dagster_setup(log_path: str):
 
     from biomarker_assets.definitions import defs
     from biomarker_assets.resources.aws import aws_client
+    from biomarker_assets_tests.support.sensor_ticks import sensor_resources
 
-    resources = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+    resources = sensor_resources()
     for service in ("s3", "sqs"):
         aws_client(service)  # a code server keeps its cached clients between ticks
     repo = defs.get_repository_def()
@@ -269,17 +270,11 @@ def _apply_like_daemon(instance, execution_data_or_result) -> dict:
 
 
 def _apply_like_tests(instance, result) -> float:
-    import dagster as dg
+    """The tests' way of applying a tick (``support.sensor_ticks.apply_result``), timed."""
+    from biomarker_assets_tests.support.sensor_ticks import apply_result
 
     started = time.perf_counter()
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
-    for event in result.asset_events or []:
-        instance.report_runless_asset_event(event)
+    apply_result(instance, result)
     return time.perf_counter() - started
 
 
@@ -361,13 +356,14 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
     from dagster._core.scheduler.instigation import DynamicPartitionsRequestResult
     from dagster._serdes import serialize_value
 
-    from biomarker_assets.defs import sensors
+    from biomarker_assets.defs.catalog.listing_sensor import study_files_listing_sensor
+    from biomarker_assets.platform import file_requests
 
     instance = _new_instance(dg, home)
-    sensor = sensors.study_files_listing_sensor
+    sensor = study_files_listing_sensor
     # Above BACKFILL_THRESHOLD files the sensor puts one backfill on the instance itself: timed apart.
     submit_times: list[float] = []
-    submit = getattr(sensors, "submit_files_backfill", None)
+    submit = getattr(file_requests, "submit_files_backfill", None)
     if submit is not None:
 
         def timed_submit(*args, **kwargs):
@@ -377,7 +373,7 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
             finally:
                 submit_times.append(time.perf_counter() - started)
 
-        sensors.submit_files_backfill = timed_submit
+        file_requests.submit_files_backfill = timed_submit
     # A context from the instance's ref, as the code server builds one for every evaluation.
     # The listing pass spans ticks (BIOMARKER_LISTING_TICK_SECONDS each): evaluate until it completes.
     baseline = _rss_bytes()
@@ -514,9 +510,10 @@ def register_events_child(home: str, study: str, count: int, log_path: str, new_
 def tick_child(home: str, which: str, cursor: str | None, log_path: str, profile_path: str | None) -> dict:
     """One evaluate_tick of the events or listing sensor, applied like the daemon; events: also the next tick."""
     dg, defs, resources = _dagster_setup(log_path)
-    from biomarker_assets.defs import sensors
+    from biomarker_assets.defs.catalog.events_sensor import study_files_events_sensor
+    from biomarker_assets.defs.catalog.listing_sensor import study_files_listing_sensor
 
-    sensor = sensors.study_files_events_sensor if which == "events" else sensors.study_files_listing_sensor
+    sensor = study_files_events_sensor if which == "events" else study_files_listing_sensor
     instance = dg.DagsterInstance.from_config(home)
     instance.get_dynamic_partitions("studies")  # open the storage before timing
     baseline = _rss_bytes()
@@ -1148,8 +1145,7 @@ def summary(record: dict) -> dict:
     for r in cat:
         r["total_seconds"] = r["seconds"] + r["register_seconds"]
         r["total_daemon_seconds"] = r["seconds"] + r["register_daemon_seconds"]
-    paired = [c["total_seconds"] / f["seconds"] for c, f in zip(cat, record["floor"])]
-    ticks = [record["events_tick"], record["listing_tick"]]
+    paired = [c["total_seconds"] / f["seconds"] for c, f in zip(cat, record["floor"], strict=False)]
     # one evaluation: the longest tick of a listing pass, the events tick
     max_tick = max(
         [

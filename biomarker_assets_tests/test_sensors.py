@@ -17,16 +17,23 @@ import yaml
 
 from biomarker_assets import settings
 from biomarker_assets.definitions import defs
-from biomarker_assets.defs import sensors
+from biomarker_assets.defs.biomarkers.waiting_files_sensor import waiting_files_sensor
+from biomarker_assets.defs.catalog.events_sensor import study_files_events_sensor
+from biomarker_assets.defs.catalog.listing_sensor import study_files_listing_sensor
+from biomarker_assets.defs.configs.study_configs_sensor import study_configs_sensor
 from biomarker_assets.defs.partitions import data_files, metadata_files, studies
-from biomarker_assets.defs.sensors import DATA_VERSION_TAG
 from biomarker_assets.lib.partition_keys import file_partition_key, parse_file_partition_key
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.platform.backfills import STUDY_TAG
+from biomarker_assets.platform.dagster_private import DATA_VERSION_TAG
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
+from biomarker_assets.resources.events_queue import EventsQueue
 from biomarker_assets.resources.study_store import StudyStore
+from biomarker_assets_tests.support.sensor_ticks import sensor_resources, tick
 
-RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+RESOURCES = sensor_resources()
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
 BUCKET = "sensor-study"
 
@@ -38,25 +45,6 @@ def upload_config(study: str, bucket: str, **changes) -> dict:
         Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=yaml.safe_dump(config).encode()
     )
     return config
-
-
-def tick(sensor, instance, cursor=None, resources=None):
-    """One evaluation, applied to the instance the way the sensor daemon applies it."""
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources=resources or RESOURCES
-    )
-    result = sensor(context)
-    if isinstance(result, dg.SkipReason):
-        return result, [], cursor
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
-    for event in result.asset_events or []:
-        instance.report_runless_asset_event(event)
-    return result, list(result.run_requests or []), result.cursor
 
 
 @pytest.fixture
@@ -74,7 +62,7 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     s3.put_object(Bucket=BUCKET, Key="raw/notes.txt", Body=b"matches no rule")
 
-    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance)
+    _, requests, cursor = tick(study_files_listing_sensor, instance)
     data_key = file_partition_key("sensed", "raw/lumbar/DM001_V1_lumbar.npz")
     meta_key = file_partition_key("sensed", "raw/metadata/subjects.csv")
     assert instance.get_dynamic_partitions(data_files.name) == [data_key]
@@ -85,15 +73,15 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     ]
     etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
     assert {r.run_key for r in requests} >= {f"{data_key}@{etag}"}
-    assert all(r.tags[sensors.STUDY_TAG] == "sensed" for r in requests)
+    assert all(r.tags[STUDY_TAG] == "sensed" for r in requests)
 
-    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    _, requests, cursor = tick(study_files_listing_sensor, instance, cursor)
     assert requests == []  # unchanged: never re-processed
 
     s3.put_object(
         Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=(samples / "gait_input.npz").read_bytes() + b"\0"
     )
-    result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    result, requests, cursor = tick(study_files_listing_sensor, instance, cursor)
     new_etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
     assert [(r.partition_key, r.run_key) for r in requests] == [(data_key, f"{data_key}@{new_etag}")]
     observed = instance.fetch_observations(
@@ -102,7 +90,7 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     assert observed.asset_observation.tags[DATA_VERSION_TAG] == new_etag
 
     s3.delete_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")
-    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    _, requests, cursor = tick(study_files_listing_sensor, instance, cursor)
     assert requests == [] and instance.get_dynamic_partitions(data_files.name) == []
 
 
@@ -113,7 +101,7 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     s3 = study
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
-    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance)
+    _, requests, cursor = tick(study_files_listing_sensor, instance)
     for request in sorted(requests, key=lambda r: r.job_name):  # metadata first
         asset = subject_metadata if request.job_name == "clean_metadata_file" else file_biomarkers
         assert dg.materialize(
@@ -124,7 +112,7 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     assert json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())["input_removed_at"] is None
 
     s3.delete_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")
-    tick(sensors.study_files_listing_sensor, instance, cursor)
+    tick(study_files_listing_sensor, instance, cursor)
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="results/gait/")["Contents"]}
     assert after == {o["Key"] for o in listed}  # every result object is still there
     record = json.loads(s3.get_object(Bucket=BUCKET, Key=provenance_key)["Body"].read())
@@ -132,14 +120,15 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
 
 
 # A listing pass split across ticks: 2 objects a page, and every tick's time is up after its first page.
-PAGED = {**RESOURCES, "study_store": StudyStore(list_page_size=2)}
+NO_TIME = DiscoveryTuning(listing_tick_seconds=0)
+PAGED = sensor_resources(study_store=StudyStore(list_page_size=2), discovery_tuning=NO_TIME)
 
 
 def _pass_ticks(instance, cursor, study="sensed"):
     """Ticks until the study's listing pass completes: [(registered keys, run request keys)], cursor."""
     ticks = []
     while True:
-        result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+        result, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
         added = [
             k
             for r in result.dynamic_partitions_requests
@@ -162,8 +151,7 @@ def _lumbar(n: int) -> str:
     return f"raw/lumbar/DM{n:03d}_V1_lumbar.npz"
 
 
-def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position(study, instance, monkeypatch):
-    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position(study, instance):
     s3 = study
     for n in range(7):
         s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
@@ -180,7 +168,7 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
     assert catalog.column("key").to_pylist() == [_lumbar(n) for n in range(7)]
 
     # second pass: one tick in, change things behind and ahead of where it stands
-    _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+    _, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
     assert requests == [] and json.loads(cursor)["listing"]["sensed"]["start_after"] == _lumbar(1)
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(0))  # behind: seen by the next pass
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(5))  # ahead
@@ -201,8 +189,7 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
     )
 
 
-def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them(study, instance, monkeypatch):
-    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them(study, instance):
     s3 = study
     for n in range(3):
         s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
@@ -210,7 +197,7 @@ def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them
     _, cursor = _pass_ticks(instance, None)
     assert len(instance.get_dynamic_partitions(metadata_files.name)) == 1
 
-    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)  # a pass under way
+    _, _, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)  # a pass under way
     upload_config("sensed", BUCKET, prefixes=["raw/lumbar/"])
     ticks, cursor = _pass_ticks(instance, cursor)
     assert [k for _, removed, _ in ticks for k in removed] == [
@@ -221,8 +208,7 @@ def test_listing_pass_restarts_when_prefixes_change_and_drops_files_outside_them
     assert [k for added, _, requested in ticks for k in added + requested] == []
 
 
-def test_a_large_study_does_not_starve_the_next_one(study, instance, monkeypatch):
-    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
+def test_a_large_study_does_not_starve_the_next_one(study, instance):
     s3 = study
     for n in range(6):
         s3.put_object(Bucket=BUCKET, Key=_lumbar(n), Body=b"v1")
@@ -233,7 +219,7 @@ def test_a_large_study_does_not_starve_the_next_one(study, instance, monkeypatch
 
     order, cursor = [], None
     for _ in range(5):
-        _, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, PAGED)
+        _, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
         order.append(sorted({parse_file_partition_key(r.partition_key)[0] for r in requests}))
     # "sensed" (first) takes three ticks for its 6 files, then "other" has its turn before "sensed" again
     assert order == [["sensed"], ["sensed"], ["sensed"], ["other"], []]
@@ -244,14 +230,14 @@ def test_missing_config_and_bucket_are_reported_once(study, instance):
     upload_config("no-bucket", "bucket-that-is-not-there")
     cursor = None
     for _ in range(3):
-        _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+        _, _, cursor = tick(study_files_listing_sensor, instance, cursor)
     kinds = sorted((m["kind"], m["study"]) for m in drain_messages())
     assert kinds == [("missing_bucket", "no-bucket"), ("missing_config", "no-config")]
     # fixed, then broken again: a new message
     aws_client("s3").create_bucket(Bucket="bucket-that-is-not-there")
-    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    _, _, cursor = tick(study_files_listing_sensor, instance, cursor)
     aws_client("s3").delete_bucket(Bucket="bucket-that-is-not-there")
-    _, _, cursor = tick(sensors.study_files_listing_sensor, instance, cursor)
+    _, _, cursor = tick(study_files_listing_sensor, instance, cursor)
     assert [(m["kind"], m["study"]) for m in drain_messages()] == [("missing_bucket", "no-bucket")]
 
 
@@ -267,17 +253,16 @@ ODD_NAMES = [
 
 
 @pytest.mark.parametrize("page_size", [1000, 1], ids=["one-page", "a-tick-per-key"])
-def test_odd_keys_round_trip_to_the_right_object(study, instance, monkeypatch, page_size):
+def test_odd_keys_round_trip_to_the_right_object(study, instance, page_size):
     assert len(ODD_NAMES[-1]) > 900
     for number, key in enumerate(ODD_NAMES):
         study.put_object(Bucket=BUCKET, Key=key, Body=f"object {number}".encode())
     # one key a page and a tick a page: every odd key is a StartAfter and a range bound once
-    monkeypatch.setattr(sensors, "LISTING_TICK_SECONDS", 0.0)
-    resources = {**RESOURCES, "study_store": StudyStore(list_page_size=page_size)}
+    resources = sensor_resources(study_store=StudyStore(list_page_size=page_size), discovery_tuning=NO_TIME)
     cursor, requested = None, []
     for _ in range(2):  # two whole passes: the second finds nothing new, changed or removed
         while True:
-            result, requests, cursor = tick(sensors.study_files_listing_sensor, instance, cursor, resources)
+            result, requests, cursor = tick(study_files_listing_sensor, instance, cursor, resources)
             requested += [r.partition_key for r in requests]
             assert not [
                 r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
@@ -296,11 +281,16 @@ def test_odd_keys_round_trip_to_the_right_object(study, instance, monkeypatch, p
 # ---------------------------------------------------------------- events mode
 
 EVENTS_QUEUE = "sensed-s3-events"
+# Received messages come back after 1 s instead of 300 s, so a crashed tick can be replayed.
+EVENTS = sensor_resources(events_queue=EventsQueue(visibility_seconds=1))
+
+
+def events_tick(instance, cursor=None):
+    return tick(study_files_events_sensor, instance, cursor, EVENTS)
 
 
 @pytest.fixture
-def events_study(aws, instance, monkeypatch):
-    monkeypatch.setattr(sensors, "EVENTS_VISIBILITY_S", 1)
+def events_study(aws, instance):
     s3, sqs = aws_client("s3"), aws_client("sqs")
     s3.create_bucket(Bucket=BUCKET)
     queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
@@ -331,24 +321,24 @@ def test_events_register_files_ignore_test_event_and_delete_after_registration(e
     s3.put_object(Bucket=BUCKET, Key="raw/notes.txt", Body=b"no rule")
     assert _queue_size(queue_url) == 4  # the s3:TestEvent comes first
 
-    _, requests, cursor = tick(sensors.study_files_events_sensor, instance)
+    _, requests, cursor = events_tick(instance)
     expected = sorted(file_partition_key("sensed", k) for k in keys)
     assert sorted(instance.get_dynamic_partitions(data_files.name)) == expected
     assert sorted(r.partition_key for r in requests) == expected
     assert _queue_size(queue_url) == 4  # not deleted until the registration is stored
-    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    _, requests, cursor = events_tick(instance, cursor)
     assert requests == [] and _queue_size(queue_url) == 0
 
 
 def test_events_crash_before_deletion_loses_nothing(events_study, instance):
     s3, queue_url = events_study
     s3.put_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz", Body=b"x")
-    _, first, _lost_cursor = tick(sensors.study_files_events_sensor, instance)
+    _, first, _lost_cursor = events_tick(instance)
     # The daemon died before storing the cursor: the next tick starts from the old one.
     time.sleep(1.5)  # visibility timeout (patched to 1 s) passes; the messages come back
-    _, again, cursor = tick(sensors.study_files_events_sensor, instance, None)
+    _, again, cursor = events_tick(instance, None)
     assert [r.run_key for r in again] == [r.run_key for r in first]  # Dagster drops the duplicate by run key
-    _, _, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    _, _, cursor = events_tick(instance, cursor)
     assert _queue_size(queue_url) == 0
 
 
@@ -356,7 +346,7 @@ def test_events_duplicates_and_out_of_order(events_study, instance):
     s3, queue_url = events_study
     key = "raw/lumbar/DM001_V1_lumbar.npz"
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"version 1")
-    _, requests, cursor = tick(sensors.study_files_events_sensor, instance)
+    _, requests, cursor = events_tick(instance)
     assert len(requests) == 1
     # a duplicate notification of the same version, then a removal delivered before its creation
     sqs = aws_client("sqs")
@@ -380,13 +370,13 @@ def test_events_duplicates_and_out_of_order(events_study, instance):
         ]
     }
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(created))
-    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    _, requests, cursor = events_tick(instance, cursor)
     etag = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
     assert [r.run_key for r in requests] == [f"{file_partition_key('sensed', key)}@{etag}"]  # same key: deduped
     s3.delete_object(Bucket=BUCKET, Key=key)  # moto queues the real ObjectRemoved event
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(removed))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(created))  # stale creation, arrives last
-    _, requests, cursor = tick(sensors.study_files_events_sensor, instance, cursor)
+    _, requests, cursor = events_tick(instance, cursor)
     assert requests == [] and instance.get_dynamic_partitions(data_files.name) == []
 
 
@@ -400,7 +390,7 @@ def test_waiting_file_proceeds_after_metadata_with_one_message(study, instance, 
     s3 = study
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM003_V1_lumbar.npz")
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
-    tick(sensors.study_files_listing_sensor, instance)
+    tick(study_files_listing_sensor, instance)
     data_key = file_partition_key("sensed", "raw/lumbar/DM003_V1_lumbar.npz")
     meta_key = file_partition_key("sensed", "raw/metadata/subjects.csv")
 
@@ -410,47 +400,48 @@ def test_waiting_file_proceeds_after_metadata_with_one_message(study, instance, 
     run(subject_metadata, meta_key)
     run(file_biomarkers, data_key)  # waits: DM003 has no height
     run(file_biomarkers, data_key)  # asked again (e.g. a retry): still waiting, no second message
-    _, requests, cursor = tick(sensors.waiting_files_sensor, instance)
+    _, requests, cursor = tick(waiting_files_sensor, instance)
     assert requests == []
     run(subject_metadata, meta_key)  # metadata changed, but DM003 still has no height
-    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    _, requests, cursor = tick(waiting_files_sensor, instance, cursor)
     assert requests == []
 
     fixed = (STUDY_FILES / "subjects.csv").read_text().replace("DM003,  ,", "DM003, 180 cm,")
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=fixed.encode())
     run(subject_metadata, meta_key)
-    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    _, requests, cursor = tick(waiting_files_sensor, instance, cursor)
     assert [r.partition_key for r in requests] == [data_key]
     run(file_biomarkers, requests[0].partition_key)
-    _, requests, cursor = tick(sensors.waiting_files_sensor, instance, cursor)
+    _, requests, cursor = tick(waiting_files_sensor, instance, cursor)
     assert requests == []  # processed: no longer waiting
     unmet = [m for m in drain_messages() if m["kind"] == "requirement_unmet"]
     assert len(unmet) == 1 and unmet[0]["file"].endswith("DM003_V1_lumbar.npz")
 
 
-def test_large_batches_become_one_backfill(study, instance, monkeypatch):
-    monkeypatch.setattr(sensors, "BACKFILL_THRESHOLD", 5)
+def test_large_batches_become_one_backfill(study, instance):
+    resources = sensor_resources(discovery_tuning=DiscoveryTuning(backfill_threshold=5))
     for number in range(12):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES)
-    result = sensors.study_files_listing_sensor(context)  # evaluated, not yet applied by the sensor daemon
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+    result = study_files_listing_sensor(context)  # evaluated, not yet applied by the sensor daemon
     assert list(result.run_requests) == [] and list(result.dynamic_partitions_requests) == []
     [backfill] = instance.get_backfills()
     targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
     # already registered, so a backfill daemon iteration before the sensor daemon applies the tick can load it
     assert targeted <= set(instance.get_dynamic_partitions(data_files.name)) and len(targeted) == 12
-    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
+    assert backfill.tags == {STUDY_TAG: "sensed"}
     # the same tick again (the daemon died before storing its cursor): no second backfill
     instance.delete_dynamic_partition(data_files.name, sorted(targeted)[0])
     aws_client("s3").delete_object(Bucket=BUCKET, Key="results/_catalog/catalog.parquet")
-    tick(sensors.study_files_listing_sensor, instance)
+    tick(study_files_listing_sensor, instance, None, resources)
     assert len(instance.get_backfills()) == 1
 
 
 def test_config_run_key_is_the_same_in_every_process():
     """A tick retried by a restarted code server must request the same run key, or Dagster runs it twice."""
     code = (
-        "from biomarker_assets.defs.sensors import _configs_run_key; print(_configs_run_key({'studies/a.yaml': 'e1'}))"
+        "from biomarker_assets.lib.catalog.run_keys import configs_run_key; "
+        "print(configs_run_key({'studies/a.yaml': 'e1'}))"
     )
     keys = {
         subprocess.run(
@@ -466,12 +457,12 @@ def test_config_run_key_is_the_same_in_every_process():
 
 
 def test_new_config_triggers_discovery_once(aws, instance):
-    _, requests, cursor = tick(sensors.study_configs_sensor, instance)
+    _, requests, cursor = tick(study_configs_sensor, instance)
     assert isinstance(_, dg.SkipReason) or requests == []
     upload_config("another", BUCKET)
-    _, requests, cursor = tick(sensors.study_configs_sensor, instance, cursor)
+    _, requests, cursor = tick(study_configs_sensor, instance, cursor)
     assert len(requests) == 1
-    result, requests, cursor = tick(sensors.study_configs_sensor, instance, cursor)
+    result, requests, cursor = tick(study_configs_sensor, instance, cursor)
     assert isinstance(result, dg.SkipReason)
 
 
@@ -480,14 +471,14 @@ def test_backfill_study_targets_exactly_that_studys_files(study, instance):
 
     for number in range(3):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
-    tick(sensors.study_files_listing_sensor, instance)
+    tick(study_files_listing_sensor, instance)
     instance.add_dynamic_partitions(data_files.name, ["other/raw/lumbar/DM001_V1_lumbar.npz"])
     result = backfill_study.execute_in_process(
         run_config={"ops": {"launch_study_backfill": {"config": {"study": "sensed"}}}}, instance=instance
     )
     [backfill] = instance.get_backfills()
     assert backfill.backfill_id == result.output_for_node("launch_study_backfill")
-    assert backfill.tags == {sensors.STUDY_TAG: "sensed"}
+    assert backfill.tags == {STUDY_TAG: "sensed"}
     targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
     assert targeted == {p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith("sensed/")}
     assert len(targeted) == 3
@@ -500,6 +491,6 @@ def test_instance_limits_runs_per_study_by_the_tag_the_sensors_set():
 
     instance_yaml = yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
     config = instance_yaml["run_coordinator"]["config"]
-    [limit] = [rule for rule in config["tag_concurrency_limits"] if rule["key"] == sensors.STUDY_TAG]
+    [limit] = [rule for rule in config["tag_concurrency_limits"] if rule["key"] == STUDY_TAG]
     assert limit["value"] == {"applyLimitPerUniqueValue": True} and limit["limit"] < config["max_concurrent_runs"]
     QueuedRunCoordinator(**{k: v for k, v in config.items()})  # Dagster accepts the configuration

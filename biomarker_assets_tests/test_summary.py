@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from biomarker_assets.defs import sensors
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+from biomarker_assets.defs.catalog.listing_sensor import study_files_listing_sensor
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.summary.assets import study_summary
+from biomarker_assets.defs.summary.summary_sensor import study_summary_sensor
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets_tests.test_sensors import BUCKET, RESOURCES, study, tick  # noqa: F401 (fixture)
@@ -27,12 +28,12 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     for subject in ("DM001", "DM002"):
         s3.upload_file(str(samples / "gait_input.npz"), BUCKET, f"raw/lumbar/{subject}_V1_lumbar.npz")
-    tick(sensors.study_files_listing_sensor, instance)  # registers the partitions
+    tick(study_files_listing_sensor, instance)  # registers the partitions
     _materialize(subject_metadata, instance, file_partition_key("sensed", "raw/metadata/subjects.csv"))
     for subject in ("DM001", "DM002"):
         _materialize(file_biomarkers, instance, file_partition_key("sensed", f"raw/lumbar/{subject}_V1_lumbar.npz"))
 
-    _, requests, cursor = tick(sensors.study_summary_sensor, instance)
+    _, requests, cursor = tick(study_summary_sensor, instance)
     assert [r.partition_key for r in requests] == ["sensed"]
     first = _summary(instance)
     assert first["files_read"] == 2 and first["files_total"] == 2 and first["rows"] == 4  # 2 gait bouts each
@@ -40,11 +41,11 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM004_V1_lumbar.npz")
     instance.add_dynamic_partitions("data_files", [file_partition_key("sensed", "raw/lumbar/DM004_V1_lumbar.npz")])
     _materialize(file_biomarkers, instance, file_partition_key("sensed", "raw/lumbar/DM004_V1_lumbar.npz"))
-    _, requests, cursor = tick(sensors.study_summary_sensor, instance, cursor)
+    _, requests, cursor = tick(study_summary_sensor, instance, cursor)
     assert [r.partition_key for r in requests] == ["sensed"]
     second = _summary(instance)
     assert second["files_read"] == 1 and second["files_total"] == 3 and second["rows"] == 6
-    result, requests, cursor = tick(sensors.study_summary_sensor, instance, cursor)
+    result, requests, cursor = tick(study_summary_sensor, instance, cursor)
     assert isinstance(result, dg.SkipReason)  # nothing new: no refresh
 
     from biomarker_assets.defs.summary.assets import _read_parquet

@@ -8,11 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
-from dagster._core.execution.backfill import PartitionBackfill
-from dagster._core.utils import make_new_backfill_id
 
 from biomarker_assets.defs.partitions import data_files, metadata_files
+from biomarker_assets.platform.dagster_private import AssetGraphSubset, PartitionBackfill, make_new_backfill_id
 
 STUDY_TAG = "biomarker_assets/study"
 ASSET_FOR_KIND = {"data": dg.AssetKey("file_biomarkers"), "metadata": dg.AssetKey("subject_metadata")}

@@ -28,10 +28,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from dagster._core.events import EngineEventData
-from dagster._core.launcher.base import LaunchRunContext
-from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 from dagster_aws.ecs import EcsRunLauncher
+
+from biomarker_assets.platform.dagster_private import (
+    PARTITION_NAME_TAG,
+    RETRY_NUMBER_TAG,
+    EngineEventData,
+    LaunchRunContext,
+)
 
 CPU_TAG, MEMORY_TAG = "ecs/cpu", "ecs/memory"
 # (file, bytes, samples, peak bytes of one process); the same process without data peaks at ~270 MB.

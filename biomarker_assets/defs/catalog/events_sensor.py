@@ -1,0 +1,117 @@
+"""Studies in 'events' mode: drain their S3 event notifications, so a tick costs O(new events).
+
+Messages are deleted on the tick after the one that registered their files: by then Dagster has
+stored that tick's partitions and run requests (else this cursor would not have advanced).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import dagster as dg
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
+from biomarker_assets.defs.metadata.jobs import metadata_job
+from biomarker_assets.defs.partitions import studies
+from biomarker_assets.lib.catalog.s3_events import latest_records, owning_config
+from biomarker_assets.lib.catalog.scanning import CatalogEntry, entry_for
+from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
+from biomarker_assets.platform.file_requests import runs_or_backfill
+from biomarker_assets.platform.raw_observations import raw_observations
+from biomarker_assets.platform.removals import removals
+from biomarker_assets.platform.sensor_cursor import SensorCursor
+from biomarker_assets.platform.sensor_interval import SENSOR_INTERVAL_S
+from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
+from biomarker_assets.resources.events_queue import EventsQueue
+from biomarker_assets.resources.study_store import StudyStore
+
+
+class EventsCursor(SensorCursor):
+    pending_deletes: dict[str, list[str]] = Field(default_factory=dict)  # queue url -> receipt handles
+
+
+def _events_studies(context: dg.SensorEvaluationContext, store: StudyStore) -> dict[str, list[LoadedConfig]]:
+    """Queue name -> the configs of the studies in 'events' mode that use it."""
+    by_queue: dict[str, list[LoadedConfig]] = defaultdict(list)
+    for study in context.instance.get_dynamic_partitions(studies.name):
+        try:
+            loaded = store.load_config(study)  # problems are reported by the listing sensor
+        except (ConfigNotFound, ConfigError):
+            continue
+        if loaded.config.discovery.mode == "events":
+            by_queue[loaded.config.discovery.events_queue].append(loaded)
+    return by_queue
+
+
+def _entry_now(store: StudyStore, loaded: LoadedConfig, bucket: str, key: str) -> tuple[CatalogEntry | None, bool]:
+    """The object's state now, not the event's (order and duplicates stop mattering): (entry, present)."""
+    try:
+        head = store.head(bucket, key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        head = None
+    if head:
+        return entry_for(loaded.config, key, head["ContentLength"], head["ETag"], head["LastModified"]), True
+    return entry_for(loaded.config, key, 0, "", None), False
+
+
+@dg.sensor(
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    jobs=[biomarkers_job, metadata_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Drains S3 event notifications for studies in 'events' mode: a tick costs O(new events). "
+    "Messages are deleted on the tick after the one that registered their files.",
+)
+def study_files_events_sensor(
+    context: dg.SensorEvaluationContext,
+    study_store: StudyStore,
+    events_queue: EventsQueue,
+    discovery_tuning: DiscoveryTuning,
+) -> dg.SensorResult:
+    cursor = EventsCursor.load(context.cursor)
+    # The previous tick's partitions and run requests are stored (else this cursor would not have advanced).
+    for queue_url, handles in cursor.pending_deletes.items():
+        events_queue.delete(queue_url, handles)
+    cursor.pending_deletes = {}
+
+    run_requests: list[dg.RunRequest] = []
+    partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
+    observations: list[dg.AssetObservation] = []
+    for queue_name, loaded_configs in _events_studies(context, study_store).items():
+        try:
+            queue_url = events_queue.queue_url(queue_name)
+        except ClientError as exc:
+            context.log.error(f"events queue {queue_name!r} of {[c.config.study for c in loaded_configs]}: {exc}")
+            continue
+        messages = events_queue.receive(queue_url)
+        if not messages:
+            continue
+        cursor.pending_deletes[queue_url] = [m["ReceiptHandle"] for m in messages]
+        touched: dict[str, tuple[LoadedConfig, list[CatalogEntry], list[CatalogEntry]]] = {}
+        for bucket, key in latest_records(messages, context.log.warning):
+            loaded = owning_config(loaded_configs, bucket, key)
+            if loaded is None:
+                continue
+            entry, present = _entry_now(study_store, loaded, bucket, key)
+            if entry is None:
+                continue
+            _, present_entries, removed_entries = touched.setdefault(loaded.config.study, (loaded, [], []))
+            (present_entries if present else removed_entries).append(entry)
+        for study, (loaded, present, removed) in touched.items():
+            registration, runs = runs_or_backfill(context, study, present, discovery_tuning.backfill_threshold)
+            partition_requests += registration + removals(context, loaded, removed)
+            observations += raw_observations(present)
+            run_requests += runs
+            context.log.info(
+                f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
+                f"from {len(messages)} message(s)"
+            )
+    return dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=partition_requests,
+        asset_events=observations,
+        cursor=cursor.dump(),
+    )

@@ -1,0 +1,38 @@
+"""Every private Dagster name (``dagster._core...``) the package uses, in one place.
+
+A Dagster upgrade that moves one of them breaks here, at import, and nowhere else; each
+line says why no public API does the job. Import these names from this module only.
+"""
+
+# The asset partitions of a backfill put on the instance directly (the file sensors target jobs, and
+# Dagster takes backfill run requests only from sensors with an asset selection; an op has no backfill API).
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+
+# The tag that carries a data version on an AssetObservation; dagster exports DataVersion, not its tag.
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+# Engine events on a run (why a run got its size); the public API logs events only from inside a run.
+from dagster._core.events import EngineEventData
+
+# The backfill record that instance.add_backfill stores; only the UI/GraphQL create one publicly.
+from dagster._core.execution.backfill import PartitionBackfill
+
+# The argument of RunLauncher.launch_run, which SizedEcsRunLauncher overrides; not re-exported.
+from dagster._core.launcher.base import LaunchRunContext
+
+# Tags Dagster itself sets on partitioned runs and retries; read back by run sizing, no public constant.
+from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
+
+# The id format Dagster gives backfills it creates (the UI's); no public generator.
+from dagster._core.utils import make_new_backfill_id
+
+__all__ = [
+    "DATA_VERSION_TAG",
+    "PARTITION_NAME_TAG",
+    "RETRY_NUMBER_TAG",
+    "AssetGraphSubset",
+    "EngineEventData",
+    "LaunchRunContext",
+    "PartitionBackfill",
+    "make_new_backfill_id",
+]
