@@ -8,8 +8,8 @@ from botocore.exceptions import ClientError
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 
 from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.platform.fargate import is_valid
 from biomarker_assets.platform.run_sizing import (
-    FARGATE_SIZES,
     MEASURED,
     MEASURED_PROCESS_FLOOR,
     RUN_FLOOR_MIB,
@@ -26,7 +26,7 @@ MIB = 2**20
 
 
 def valid(tags: dict[str, str]) -> bool:
-    return int(tags["ecs/memory"]) in FARGATE_SIZES.get(int(tags["ecs/cpu"]), [])
+    return is_valid(int(tags["ecs/cpu"]), int(tags["ecs/memory"]))
 
 
 def test_fargate_size_is_the_cheapest_valid_combination():

@@ -33,6 +33,8 @@ from dagster._core.launcher.base import LaunchRunContext
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 from dagster_aws.ecs import EcsRunLauncher
 
+from biomarker_assets.platform.fargate import cheapest
+
 CPU_TAG, MEMORY_TAG = "ecs/cpu", "ecs/memory"
 # (file, bytes, samples, peak bytes of one process); the same process without data peaks at ~270 MB.
 MEASURED: list[tuple[str, int, int | None, int]] = [
@@ -45,16 +47,6 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
     ("SKDH gait_input.npz (gait pipeline)", 544_504, None, 334_745_600),
 ]
 MEASURED_PROCESS_FLOOR = 270_000_000
-# Fargate's valid Linux task sizes: CPU units -> memory (MiB) choices.
-FARGATE_SIZES: dict[int, list[int]] = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4097, 1024)),
-    1024: list(range(2048, 8193, 1024)),
-    2048: list(range(4096, 16385, 1024)),
-    4096: list(range(8192, 30721, 1024)),
-    8192: list(range(16384, 61441, 4096)),
-    16384: list(range(32768, 122881, 8192)),
-}
 # Peak MiB per MiB of input file, by extension (table above; unknown formats: the largest seen).
 MIB_PER_FILE_MIB: dict[str, float] = {".bin": 10.5, ".cwa": 29.5}
 UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0
@@ -68,13 +60,8 @@ SMALLEST = {CPU_TAG: "256", MEMORY_TAG: "1024"}
 
 def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
     """The cheapest valid Fargate size with at least ``memory_mib`` and ``min_cpu``, as run tags."""
-    for cpu, memories in FARGATE_SIZES.items():
-        if cpu < min_cpu:
-            continue
-        for memory in memories:
-            if memory >= memory_mib:
-                return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
-    raise ValueError(f"{memory_mib:.0f} MiB is more than Fargate's largest task (16 vCPU, 120 GiB)")
+    cpu, memory = cheapest(memory_mib, min_cpu)
+    return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
 
 
 def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
