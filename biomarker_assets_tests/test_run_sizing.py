@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
+from dagster_aws.ecs.container_context import EcsContainerContext
 
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.platform.fargate import is_valid
@@ -14,6 +15,7 @@ from biomarker_assets.platform.run_sizing import (
     MEASURED_PROCESS_FLOOR,
     RUN_FLOOR_MIB,
     SMALLEST,
+    SizedEcsRunLauncher,
     fargate_size,
     retry_size,
     size_for_file,
@@ -108,3 +110,34 @@ def test_a_missing_object_raises_so_the_launcher_keeps_the_task_definitions_size
     aws_client("s3").create_bucket(Bucket="sized-study")
     with pytest.raises(ClientError):
         tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: file_partition_key("sized", "raw/gone.cwa")}))
+
+
+def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the_run(aws, instance):
+    """get_cpu_and_memory_overrides: the size goes to the task and onto the run's tags (a retry copies them)."""
+    launcher = SizedEcsRunLauncher(use_current_ecs_task_config=False)
+    launcher.register_instance(instance)
+    context = EcsContainerContext()
+
+    def launched(job_name: str, tags: dict[str, str], status=dg.DagsterRunStatus.STARTING):
+        added = instance.add_run(dg.DagsterRun(job_name=job_name, tags=tags, status=status))
+        overrides = launcher.get_cpu_and_memory_overrides(context, added)
+        prefix = "[SizedEcsRunLauncher] Fargate size"
+        events = [e.message for e in instance.all_logs(added.run_id) if e.message.startswith(prefix)]
+        return overrides, instance.get_run_by_id(added.run_id).tags, events
+
+    overrides, tags, events = launched("catalog_study", {PARTITION_NAME_TAG: "sized"})
+    assert overrides == {"cpu": "256", "memory": "1024"} and {k: tags[k] for k in SMALLEST} == SMALLEST
+    assert events == ["[SizedEcsRunLauncher] Fargate size 256 CPU / 1024 MiB: not a biomarker run"]
+
+    retry = {"ecs/cpu": "256", "ecs/memory": "1024", RETRY_NUMBER_TAG: "1"}
+    overrides, tags, _ = launched("catalog_study", retry)
+    assert overrides == {"cpu": "256", "memory": "2048"} and tags["ecs/memory"] == "2048"
+    # resume_run (a STARTED run whose worker died) keeps the size its launch gave: no second doubling
+    overrides, tags, events = launched("catalog_study", retry, status=dg.DagsterRunStatus.STARTED)
+    assert overrides == {"cpu": "256", "memory": "1024"} and tags["ecs/memory"] == "1024" and events == []
+
+    # sizing that fails (no such study) leaves the task definition's size, and says why
+    gone = {PARTITION_NAME_TAG: file_partition_key("nosuchstudy", "raw/gone.cwa")}
+    overrides, tags, [event] = launched("process_data_file", gone)
+    assert overrides == {} and "ecs/memory" not in tags
+    assert event.startswith("[SizedEcsRunLauncher] Fargate size default CPU / default MiB: sizing failed")

@@ -17,8 +17,9 @@ recordings busier than the generated ones and allocator fragmentation. benchmark
 the same pipeline through Dagster; update ``MIB_PER_FILE_MIB`` from it when it disagrees.
 
 How tags reach runs: sensors may set them (``size_for_file``); every other run (UI launches,
-job and asset backfills, ``backfill_study``) gets them from ``SizedEcsRunLauncher`` just
-before launch. A job's ``PartitionedConfig.tags_for_partition_key_fn`` is not enough: asset
+job and asset backfills, ``backfill_study``) gets them from ``SizedEcsRunLauncher`` through
+dagster-aws's sizing hook, ``EcsRunLauncher.get_cpu_and_memory_overrides``, called as the task is
+started. A job's ``PartitionedConfig.tags_for_partition_key_fn`` is not enough: asset
 backfills run the implicit asset job, which never calls it (dagster ``workspace/context.py``),
 and its tags override those a sensor sets.
 """
@@ -27,13 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
+from dagster import DagsterRun, DagsterRunStatus
+
+# Dagster internals (no public path in dagster 1.13): the engine event's payload and two run tag names.
 from dagster._core.events import EngineEventData
-from dagster._core.launcher.base import LaunchRunContext
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 from dagster_aws.ecs import EcsRunLauncher
 
 from biomarker_assets.platform.fargate import cheapest
+
+if TYPE_CHECKING:
+    from dagster_aws.ecs.container_context import EcsContainerContext
 
 CPU_TAG, MEMORY_TAG = "ecs/cpu", "ecs/memory"
 # (file, bytes, samples, peak bytes of one process); the same process without data peaks at ~270 MB.
@@ -99,7 +106,7 @@ def _file_size(partition_key: str) -> tuple[int, str]:
     return aws_client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"], key
 
 
-def tags_for_run(run) -> tuple[dict[str, str] | None, str]:
+def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
     """(sizing tags to add, why) for a run about to launch; None keeps the run's or the task definition's."""
     tags = run.tags
     if RETRY_NUMBER_TAG in tags and MEMORY_TAG in tags:
@@ -119,22 +126,25 @@ def tags_for_run(run) -> tuple[dict[str, str] | None, str]:
 
 
 class SizedEcsRunLauncher(EcsRunLauncher):
-    """EcsRunLauncher that tags each run with its Fargate size before launching it."""
+    """EcsRunLauncher that sizes each run's Fargate task, through dagster-aws's documented sizing hook."""
 
-    def launch_run(self, context: LaunchRunContext) -> None:
-        run = context.dagster_run
+    def get_cpu_and_memory_overrides(
+        self, container_context: EcsContainerContext, run: DagsterRun
+    ) -> Mapping[str, str]:
+        """The run's size, also written onto its tags: the UI shows it and an automatic retry copies it to double."""
+        if run.status == DagsterRunStatus.STARTED:  # resume_run: keep the size the launch gave (a retry doubles once)
+            return super().get_cpu_and_memory_overrides(container_context, run)
         try:
             sizing, why = tags_for_run(run)
         except Exception as exc:  # the task definition's size is a working fallback
             sizing, why = None, f"sizing failed ({type(exc).__name__}: {exc}); the task definition's size"
         if sizing:
             self._instance.add_run_tags(run.run_id, sizing)
-            run = self._instance.get_run_by_id(run.run_id)
-            context = LaunchRunContext(dagster_run=run, workspace=context.workspace)
+            run = self._instance.get_run_by_id(run.run_id) or run
         self._instance.report_engine_event(
             f"Fargate size {run.tags.get(CPU_TAG, 'default')} CPU / {run.tags.get(MEMORY_TAG, 'default')} MiB: {why}",
             dagster_run=run,
             engine_event_data=EngineEventData({"why": why, **(sizing or {})}),
             cls=self.__class__,
         )
-        super().launch_run(context)
+        return super().get_cpu_and_memory_overrides(container_context, run)
