@@ -97,13 +97,14 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 
 
 def _file_size(partition_key: str) -> tuple[int, str]:
+    """(bytes, key) of a file partition's object: a HEAD through the StudyStore resource, the one S3 client."""
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
-    from biomarker_assets.resources.aws import aws_client
     from biomarker_assets.resources.study_store import StudyStore
 
     study, key = parse_file_partition_key(partition_key)
-    bucket = StudyStore().load_config(study).config.bucket
-    return aws_client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"], key
+    store = StudyStore()  # with its defaults, as defs/resources.py binds it (the daemon has the same environment)
+    bucket = store.load_config(study).config.bucket
+    return store.head(bucket, key)["ContentLength"], key
 
 
 def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
