@@ -16,7 +16,9 @@ from biomarker_assets.platform.run_sizing import (
     RUN_FLOOR_MIB,
     SMALLEST,
     SizedEcsRunLauncher,
+    bytes_per_sample,
     fargate_size,
+    mib_per_file_mib,
     retry_size,
     size_for_file,
     tags_for_run,
@@ -63,6 +65,13 @@ def test_sizes_grow_with_the_file_and_stay_valid():
     assert size_for_file(258_000_000, "DM001_V1_wrist.cwa") == {"ecs/cpu": "2048", "ecs/memory": "12288"}
     # an unknown format is sized as the most memory-hungry per byte
     assert int(size_for_file(50 * MIB, "a.gt3x")["ecs/memory"]) >= int(size_for_file(50 * MIB, "a.cwa")["ecs/memory"])
+
+
+def test_formats_are_sized_by_bytes_per_sample():
+    """Peak per file MiB is the run's bytes per sample over the format's; today's figures exactly."""
+    assert (mib_per_file_mib(".bin"), mib_per_file_mib(".cwa"), mib_per_file_mib(".gt3x")) == (10.5, 29.5, 40.0)
+    assert bytes_per_sample(".gt3x") is None
+    assert size_for_file(50 * MIB, "raw/A.CWA") == size_for_file(50 * MIB, "raw/a.cwa")
 
 
 def test_retries_double_the_memory():

@@ -14,7 +14,7 @@ block), so the file's size alone gives the memory; the rate is not needed. Per d
 process the multiprocess executor starts for the step, each importing Dagster and SKDH),
 measured as proportional set size by the Fargate stand-in in test_production_path. ``HEADROOM`` covers
 recordings busier than the generated ones and allocator fragmentation. benchmarks/ measures
-the same pipeline through Dagster; update ``MIB_PER_FILE_MIB`` from it when it disagrees.
+the same pipeline through Dagster; update ``PEAK_BYTES_PER_SAMPLE`` from it when it disagrees.
 
 How tags reach runs: sensors may set them (``size_for_file``); every other run (UI launches,
 job and asset backfills, ``backfill_study``) gets them from ``SizedEcsRunLauncher`` through
@@ -54,9 +54,12 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
     ("SKDH gait_input.npz (gait pipeline)", 544_504, None, 334_745_600),
 ]
 MEASURED_PROCESS_FLOOR = 270_000_000
-# Peak MiB per MiB of input file, by extension (table above; unknown formats: the largest seen).
-MIB_PER_FILE_MIB: dict[str, float] = {".bin": 10.5, ".cwa": 29.5}
-UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0
+# Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
+PEAK_BYTES_PER_SAMPLE = 128
+# Today's sizing, 10.5 (.bin) and 29.5 (.cwa) MiB of peak per MiB of file, as bytes per sample with
+# PEAK_BYTES_PER_SAMPLE (the formats themselves store 12.7 and 4.27): sizes stay exactly as they were.
+_BYTES_PER_SAMPLE: dict[str, float] = {".bin": PEAK_BYTES_PER_SAMPLE / 10.5, ".cwa": PEAK_BYTES_PER_SAMPLE / 29.5}
+UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
 RUN_FLOOR_MIB = 600  # run worker + step process with their imports, no data: 530-585 MiB measured
 HEADROOM = 1.5
 BIOMARKER_MIN_CPU = 1024  # SKDH runs single-threaded; less than a vCPU only stretches the bill in time
@@ -71,10 +74,24 @@ def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
     return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
 
 
+def bytes_per_sample(extension: str) -> float | None:
+    """Bytes a file of this format (``".cwa"``, lower case) stores per sample; None for an unknown format.
+
+    The memory model's one source of format knowledge: the readers registry's
+    ``lib/skdh/readers.bytes_per_sample`` is meant to take it over (one line here).
+    """
+    return _BYTES_PER_SAMPLE.get(extension)
+
+
+def mib_per_file_mib(extension: str) -> float:
+    """Peak MiB of a run per MiB of its file: what the run holds per sample over what the file stores."""
+    per_sample = bytes_per_sample(extension)
+    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_sample is None else PEAK_BYTES_PER_SAMPLE / per_sample
+
+
 def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
     """Expected peak memory of a biomarker run on a file of this size and format, without headroom."""
-    per_mib = MIB_PER_FILE_MIB.get(PurePosixPath(file_name).suffix.lower(), UNKNOWN_FORMAT_MIB_PER_FILE_MIB)
-    return RUN_FLOOR_MIB + per_mib * size_bytes / 2**20
+    return RUN_FLOOR_MIB + mib_per_file_mib(PurePosixPath(file_name).suffix.lower()) * size_bytes / 2**20
 
 
 def size_for_file(size_bytes: int, file_name: str, attempt: int = 0) -> dict[str, str]:
