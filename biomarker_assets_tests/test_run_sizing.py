@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
@@ -102,7 +104,7 @@ def test_tags_for_each_kind_of_run(aws, samples):
     )
     assert by_backfill == expected
     retried, _ = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
-    assert int(retried["ecs/memory"]) > int(expected["ecs/memory"])
+    assert retried is not None and int(retried["ecs/memory"]) > int(expected["ecs/memory"])
 
     assert tags_for_run(run("catalog_study", {PARTITION_NAME_TAG: "sized"}))[0] == SMALLEST
     assert tags_for_run(run("discover_studies", {}))[0] == SMALLEST
@@ -127,12 +129,16 @@ def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the
     launcher.register_instance(instance)
     context = EcsContainerContext()
 
-    def launched(job_name: str, tags: dict[str, str], status=dg.DagsterRunStatus.STARTING):
+    def launched(
+        job_name: str, tags: dict[str, str], status: dg.DagsterRunStatus = dg.DagsterRunStatus.STARTING
+    ) -> tuple[Mapping[str, str], Mapping[str, str], list[str]]:
         added = instance.add_run(dg.DagsterRun(job_name=job_name, tags=tags, status=status))
         overrides = launcher.get_cpu_and_memory_overrides(context, added)
         prefix = "[SizedEcsRunLauncher] Fargate size"
         events = [e.message for e in instance.all_logs(added.run_id) if e.message.startswith(prefix)]
-        return overrides, instance.get_run_by_id(added.run_id).tags, events
+        stored = instance.get_run_by_id(added.run_id)
+        assert stored is not None
+        return overrides, stored.tags, events
 
     overrides, tags, events = launched("catalog_study", {PARTITION_NAME_TAG: "sized"})
     assert overrides == {"cpu": "256", "memory": "1024"} and {k: tags[k] for k in SMALLEST} == SMALLEST

@@ -291,6 +291,9 @@ def deploy(
         out(f"deploy: {exc}")
         return 1
     stack = _stack(cfn, env.stack_name)
+    if stack is None:  # deleted by someone else between the waiter's last poll and this read
+        out(f"deploy: {env.stack_name} was {verb} but no longer exists")
+        return 1
     out(f"{env.stack_name} {verb}: {stack['StackStatus']}")
     _print_outputs(stack, out)
     return 0
