@@ -28,7 +28,8 @@ import pytest
 
 from biomarker_assets.cli import main
 from biomarker_assets.deploy import check_parameters, load_environment, load_template
-from biomarker_assets.deploy.stack import TEMPLATE
+from biomarker_assets.deploy.stack import FARGATE_PAIRS, TEMPLATE, fargate_parameter_problems
+from biomarker_assets.platform.fargate import FARGATE_SIZES
 from biomarker_assets.resources.aws import aws_client
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/biomarker-assets:test-1"
@@ -220,6 +221,22 @@ def test_parameters_are_checked_before_any_aws_call():
     assert "Nope: not a parameter of the template" in problems
     assert any(p.startswith("Environment: 'qa' is not one of") for p in problems)
     assert "RunTaskCpu/RunTaskMemory: Fargate cannot run 512 CPU units with 8192 MiB" in problems
+
+
+def test_template_sizes_come_from_the_one_fargate_table():
+    """The template's CPU choices and memory bounds are platform.fargate's; a drift on either side fails."""
+    assert fargate_parameter_problems() == []
+    declared = load_template()["Parameters"]
+    assert [int(v) for v in declared["RunTaskCpu"]["AllowedValues"]] == sorted(FARGATE_SIZES)  # runs: every size
+    for cpu_key, memory_key in FARGATE_PAIRS:
+        assert declared[cpu_key]["Type"] == "String" and declared[memory_key]["Type"] == "Number"
+    drifted = load_template()
+    drifted["Parameters"]["RunTaskMemory"]["MaxValue"] = 131072
+    drifted["Parameters"]["WebserverCpu"]["AllowedValues"].append("3072")
+    assert fargate_parameter_problems(drifted) == [
+        "WebserverCpu: 3072 not among Fargate's CPU sizes [256, 512, 1024, 2048, 4096, 8192, 16384]",
+        "RunTaskMemory: 512-131072 MiB, but RunTaskCpu's sizes allow 512-122880",
+    ]
 
 
 def test_deploy_refuses_missing_parameters_without_calling_aws(capsys):

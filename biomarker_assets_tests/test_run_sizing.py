@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
+from dagster_aws.ecs.container_context import EcsContainerContext
 
 from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.platform.fargate import is_valid
 from biomarker_assets.platform.run_sizing import (
-    FARGATE_SIZES,
     MEASURED,
     MEASURED_PROCESS_FLOOR,
     RUN_FLOOR_MIB,
     SMALLEST,
+    SizedEcsRunLauncher,
+    bytes_per_sample,
     fargate_size,
+    mib_per_file_mib,
     retry_size,
     size_for_file,
     tags_for_run,
@@ -26,7 +32,7 @@ MIB = 2**20
 
 
 def valid(tags: dict[str, str]) -> bool:
-    return int(tags["ecs/memory"]) in FARGATE_SIZES.get(int(tags["ecs/cpu"]), [])
+    return is_valid(int(tags["ecs/cpu"]), int(tags["ecs/memory"]))
 
 
 def test_fargate_size_is_the_cheapest_valid_combination():
@@ -63,6 +69,13 @@ def test_sizes_grow_with_the_file_and_stay_valid():
     assert int(size_for_file(50 * MIB, "a.gt3x")["ecs/memory"]) >= int(size_for_file(50 * MIB, "a.cwa")["ecs/memory"])
 
 
+def test_formats_are_sized_by_bytes_per_sample():
+    """Peak per file MiB is the run's bytes per sample over the format's; today's figures exactly."""
+    assert (mib_per_file_mib(".bin"), mib_per_file_mib(".cwa"), mib_per_file_mib(".gt3x")) == (10.5, 29.5, 40.0)
+    assert bytes_per_sample(".gt3x") is None
+    assert size_for_file(50 * MIB, "raw/A.CWA") == size_for_file(50 * MIB, "raw/a.cwa")
+
+
 def test_retries_double_the_memory():
     assert retry_size({"ecs/cpu": "256", "ecs/memory": "512"}) == {"ecs/cpu": "256", "ecs/memory": "1024"}
     assert retry_size({"ecs/cpu": "1024", "ecs/memory": "3072"}) == {"ecs/cpu": "1024", "ecs/memory": "6144"}
@@ -91,7 +104,7 @@ def test_tags_for_each_kind_of_run(aws, samples):
     )
     assert by_backfill == expected
     retried, _ = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
-    assert int(retried["ecs/memory"]) > int(expected["ecs/memory"])
+    assert retried is not None and int(retried["ecs/memory"]) > int(expected["ecs/memory"])
 
     assert tags_for_run(run("catalog_study", {PARTITION_NAME_TAG: "sized"}))[0] == SMALLEST
     assert tags_for_run(run("discover_studies", {}))[0] == SMALLEST
@@ -108,3 +121,38 @@ def test_a_missing_object_raises_so_the_launcher_keeps_the_task_definitions_size
     aws_client("s3").create_bucket(Bucket="sized-study")
     with pytest.raises(ClientError):
         tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: file_partition_key("sized", "raw/gone.cwa")}))
+
+
+def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the_run(aws, instance):
+    """get_cpu_and_memory_overrides: the size goes to the task and onto the run's tags (a retry copies them)."""
+    launcher = SizedEcsRunLauncher(use_current_ecs_task_config=False)
+    launcher.register_instance(instance)
+    context = EcsContainerContext()
+
+    def launched(
+        job_name: str, tags: dict[str, str], status: dg.DagsterRunStatus = dg.DagsterRunStatus.STARTING
+    ) -> tuple[Mapping[str, str], Mapping[str, str], list[str]]:
+        added = instance.add_run(dg.DagsterRun(job_name=job_name, tags=tags, status=status))
+        overrides = launcher.get_cpu_and_memory_overrides(context, added)
+        prefix = "[SizedEcsRunLauncher] Fargate size"
+        events = [e.message for e in instance.all_logs(added.run_id) if e.message.startswith(prefix)]
+        stored = instance.get_run_by_id(added.run_id)
+        assert stored is not None
+        return overrides, stored.tags, events
+
+    overrides, tags, events = launched("catalog_study", {PARTITION_NAME_TAG: "sized"})
+    assert overrides == {"cpu": "256", "memory": "1024"} and {k: tags[k] for k in SMALLEST} == SMALLEST
+    assert events == ["[SizedEcsRunLauncher] Fargate size 256 CPU / 1024 MiB: not a biomarker run"]
+
+    retry = {"ecs/cpu": "256", "ecs/memory": "1024", RETRY_NUMBER_TAG: "1"}
+    overrides, tags, _ = launched("catalog_study", retry)
+    assert overrides == {"cpu": "256", "memory": "2048"} and tags["ecs/memory"] == "2048"
+    # resume_run (a STARTED run whose worker died) keeps the size its launch gave: no second doubling
+    overrides, tags, events = launched("catalog_study", retry, status=dg.DagsterRunStatus.STARTED)
+    assert overrides == {"cpu": "256", "memory": "1024"} and tags["ecs/memory"] == "1024" and events == []
+
+    # sizing that fails (no such study) leaves the task definition's size, and says why
+    gone = {PARTITION_NAME_TAG: file_partition_key("nosuchstudy", "raw/gone.cwa")}
+    overrides, tags, [event] = launched("process_data_file", gone)
+    assert overrides == {} and "ecs/memory" not in tags
+    assert event.startswith("[SizedEcsRunLauncher] Fargate size default CPU / default MiB: sizing failed")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from biomarker_assets.platform.fargate import FARGATE_SIZES, is_valid, memory_bounds
 from biomarker_assets.resources.aws import aws_client, region_name
 
 HERE = Path(__file__).resolve().parent
@@ -26,17 +27,10 @@ ENVIRONMENTS = HERE / "environments"
 # CloudFormation's limit for a template passed inline (TemplateBody); larger needs an S3 TemplateURL
 MAX_TEMPLATE_BODY = 51_200
 NO_UPDATES = "No updates are to be performed"
-# Fargate's valid task memory (MiB) per CPU unit count
-FARGATE_MEMORY = {
-    "256": {512, 1024, 2048},
-    "512": set(range(1024, 4097, 1024)),
-    "1024": set(range(2048, 8193, 1024)),
-    "2048": set(range(4096, 16385, 1024)),
-    "4096": set(range(8192, 30721, 1024)),
-    "8192": set(range(16384, 61441, 4096)),
-    "16384": set(range(32768, 122881, 8192)),
-}
+# (CPU, memory) parameter pairs of the template; the valid pairs are platform.fargate's one table
 FARGATE_PAIRS = [("WebserverCpu", "WebserverMemory"), ("DaemonCpu", "DaemonMemory"), ("RunTaskCpu", "RunTaskMemory")]
+
+_CPU_UNITS = {str(cpu): cpu for cpu in FARGATE_SIZES}  # a CPU parameter's text -> Fargate CPU units
 
 
 class DeployError(Exception):
@@ -166,8 +160,31 @@ def check_parameters(parameters: dict[str, str], template: dict[str, Any] | None
     for cpu_key, memory_key in FARGATE_PAIRS:
         cpu = cfn_value(parameters.get(cpu_key, declared[cpu_key].get("Default")))
         memory = cfn_value(parameters.get(memory_key, declared[memory_key].get("Default")))
-        if cpu in FARGATE_MEMORY and memory.isdigit() and int(memory) not in FARGATE_MEMORY[cpu]:
+        if cpu in _CPU_UNITS and memory.isdigit() and not is_valid(_CPU_UNITS[cpu], int(memory)):
             problems.append(f"{cpu_key}/{memory_key}: Fargate cannot run {cpu} CPU units with {memory} MiB")
+    return problems
+
+
+def fargate_parameter_problems(template: dict[str, Any] | None = None) -> list[str]:
+    """Where the template's CPU/memory parameters disagree with Fargate's size table (``platform.fargate``).
+
+    The template is plain YAML, read by CloudFormation without this package, so it carries its own
+    AllowedValues/MinValue/MaxValue; test_deploy_stack fails when they drift from the table.
+    """
+    declared = (template or load_template())["Parameters"]
+    problems = []
+    for cpu_key, memory_key in FARGATE_PAIRS:
+        cpu_spec, memory_spec = declared[cpu_key], declared[memory_key]
+        cpus = [cfn_value(v) for v in cpu_spec["AllowedValues"]]
+        if unknown := [c for c in cpus if c not in _CPU_UNITS]:
+            problems.append(f"{cpu_key}: {', '.join(unknown)} not among Fargate's CPU sizes {sorted(FARGATE_SIZES)}")
+        low, high = memory_bounds(_CPU_UNITS[c] for c in cpus if c in _CPU_UNITS)
+        bounds = (int(memory_spec["MinValue"]), int(memory_spec["MaxValue"]))
+        if bounds != (low, high):
+            problems.append(f"{memory_key}: {bounds[0]}-{bounds[1]} MiB, but {cpu_key}'s sizes allow {low}-{high}")
+        default_cpu, default_memory = cfn_value(cpu_spec["Default"]), int(memory_spec["Default"])
+        if default_cpu in _CPU_UNITS and not is_valid(_CPU_UNITS[default_cpu], default_memory):
+            problems.append(f"{cpu_key}/{memory_key}: defaults {default_cpu} CPU units with {default_memory} MiB")
     return problems
 
 
@@ -219,6 +236,7 @@ def deploy(
             out(f"  - {problem}")
         return 1
 
+    # deployment tooling, not the code location: no Dagster resource here, aws_client directly
     cfn = aws_client("cloudformation")
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(env.parameters.items())]
     tags = [{"Key": k, "Value": v} for k, v in sorted(env.tags.items())]
@@ -273,6 +291,9 @@ def deploy(
         out(f"deploy: {exc}")
         return 1
     stack = _stack(cfn, env.stack_name)
+    if stack is None:  # deleted by someone else between the waiter's last poll and this read
+        out(f"deploy: {env.stack_name} was {verb} but no longer exists")
+        return 1
     out(f"{env.stack_name} {verb}: {stack['StackStatus']}")
     _print_outputs(stack, out)
     return 0

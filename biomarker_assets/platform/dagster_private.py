@@ -17,9 +17,6 @@ from dagster._core.events import EngineEventData
 # The backfill record that instance.add_backfill stores; only the UI/GraphQL create one publicly.
 from dagster._core.execution.backfill import PartitionBackfill
 
-# The argument of RunLauncher.launch_run, which SizedEcsRunLauncher overrides; not re-exported.
-from dagster._core.launcher.base import LaunchRunContext
-
 # Tags Dagster itself sets on partitioned runs and retries; read back by run sizing, no public constant.
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 
@@ -32,7 +29,6 @@ __all__ = [
     "RETRY_NUMBER_TAG",
     "AssetGraphSubset",
     "EngineEventData",
-    "LaunchRunContext",
     "PartitionBackfill",
     "make_new_backfill_id",
 ]

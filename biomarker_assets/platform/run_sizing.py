@@ -14,11 +14,12 @@ block), so the file's size alone gives the memory; the rate is not needed. Per d
 process the multiprocess executor starts for the step, each importing Dagster and SKDH),
 measured as proportional set size by the Fargate stand-in in test_production_path. ``HEADROOM`` covers
 recordings busier than the generated ones and allocator fragmentation. benchmarks/ measures
-the same pipeline through Dagster; update ``MIB_PER_FILE_MIB`` from it when it disagrees.
+the same pipeline through Dagster; update ``PEAK_BYTES_PER_SAMPLE`` from it when it disagrees.
 
 How tags reach runs: sensors may set them (``size_for_file``); every other run (UI launches,
-job and asset backfills, ``backfill_study``) gets them from ``SizedEcsRunLauncher`` just
-before launch. A job's ``PartitionedConfig.tags_for_partition_key_fn`` is not enough: asset
+job and asset backfills, ``backfill_study``) gets them from ``SizedEcsRunLauncher`` through
+dagster-aws's sizing hook, ``EcsRunLauncher.get_cpu_and_memory_overrides``, called as the task is
+started. A job's ``PartitionedConfig.tags_for_partition_key_fn`` is not enough: asset
 backfills run the implicit asset job, which never calls it (dagster ``workspace/context.py``),
 and its tags override those a sensor sets.
 """
@@ -27,15 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
+from dagster import DagsterRun, DagsterRunStatus
 from dagster_aws.ecs import EcsRunLauncher
 
-from biomarker_assets.platform.dagster_private import (
-    PARTITION_NAME_TAG,
-    RETRY_NUMBER_TAG,
-    EngineEventData,
-    LaunchRunContext,
-)
+from biomarker_assets.platform.dagster_private import PARTITION_NAME_TAG, RETRY_NUMBER_TAG, EngineEventData
+from biomarker_assets.platform.fargate import cheapest
+
+if TYPE_CHECKING:
+    from dagster_aws.ecs.container_context import EcsContainerContext
 
 CPU_TAG, MEMORY_TAG = "ecs/cpu", "ecs/memory"
 # (file, bytes, samples, peak bytes of one process); the same process without data peaks at ~270 MB.
@@ -49,19 +51,12 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
     ("SKDH gait_input.npz (gait pipeline)", 544_504, None, 334_745_600),
 ]
 MEASURED_PROCESS_FLOOR = 270_000_000
-# Fargate's valid Linux task sizes: CPU units -> memory (MiB) choices.
-FARGATE_SIZES: dict[int, list[int]] = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4097, 1024)),
-    1024: list(range(2048, 8193, 1024)),
-    2048: list(range(4096, 16385, 1024)),
-    4096: list(range(8192, 30721, 1024)),
-    8192: list(range(16384, 61441, 4096)),
-    16384: list(range(32768, 122881, 8192)),
-}
-# Peak MiB per MiB of input file, by extension (table above; unknown formats: the largest seen).
-MIB_PER_FILE_MIB: dict[str, float] = {".bin": 10.5, ".cwa": 29.5}
-UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0
+# Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
+PEAK_BYTES_PER_SAMPLE = 128
+# Today's sizing, 10.5 (.bin) and 29.5 (.cwa) MiB of peak per MiB of file, as bytes per sample with
+# PEAK_BYTES_PER_SAMPLE (the formats themselves store 12.7 and 4.27): sizes stay exactly as they were.
+_BYTES_PER_SAMPLE: dict[str, float] = {".bin": PEAK_BYTES_PER_SAMPLE / 10.5, ".cwa": PEAK_BYTES_PER_SAMPLE / 29.5}
+UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
 RUN_FLOOR_MIB = 600  # run worker + step process with their imports, no data: 530-585 MiB measured
 HEADROOM = 1.5
 BIOMARKER_MIN_CPU = 1024  # SKDH runs single-threaded; less than a vCPU only stretches the bill in time
@@ -72,19 +67,28 @@ SMALLEST = {CPU_TAG: "256", MEMORY_TAG: "1024"}
 
 def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
     """The cheapest valid Fargate size with at least ``memory_mib`` and ``min_cpu``, as run tags."""
-    for cpu, memories in FARGATE_SIZES.items():
-        if cpu < min_cpu:
-            continue
-        for memory in memories:
-            if memory >= memory_mib:
-                return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
-    raise ValueError(f"{memory_mib:.0f} MiB is more than Fargate's largest task (16 vCPU, 120 GiB)")
+    cpu, memory = cheapest(memory_mib, min_cpu)
+    return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
+
+
+def bytes_per_sample(extension: str) -> float | None:
+    """Bytes a file of this format (``".cwa"``, lower case) stores per sample; None for an unknown format.
+
+    The memory model's one source of format knowledge: the readers registry's
+    ``lib/skdh/readers.bytes_per_sample`` is meant to take it over (one line here).
+    """
+    return _BYTES_PER_SAMPLE.get(extension)
+
+
+def mib_per_file_mib(extension: str) -> float:
+    """Peak MiB of a run per MiB of its file: what the run holds per sample over what the file stores."""
+    per_sample = bytes_per_sample(extension)
+    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_sample is None else PEAK_BYTES_PER_SAMPLE / per_sample
 
 
 def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
     """Expected peak memory of a biomarker run on a file of this size and format, without headroom."""
-    per_mib = MIB_PER_FILE_MIB.get(PurePosixPath(file_name).suffix.lower(), UNKNOWN_FORMAT_MIB_PER_FILE_MIB)
-    return RUN_FLOOR_MIB + per_mib * size_bytes / 2**20
+    return RUN_FLOOR_MIB + mib_per_file_mib(PurePosixPath(file_name).suffix.lower()) * size_bytes / 2**20
 
 
 def size_for_file(size_bytes: int, file_name: str, attempt: int = 0) -> dict[str, str]:
@@ -107,16 +111,17 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 
 
 def _file_size(partition_key: str) -> tuple[int, str]:
+    """(bytes, key) of a file partition's object: a HEAD through the StudyStore resource, the one S3 client."""
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
-    from biomarker_assets.resources.aws import aws_client
     from biomarker_assets.resources.study_store import StudyStore
 
     study, key = parse_file_partition_key(partition_key)
-    bucket = StudyStore().load_config(study).config.bucket
-    return aws_client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"], key
+    store = StudyStore()  # with its defaults, as defs/resources.py binds it (the daemon has the same environment)
+    bucket = store.load_config(study).config.bucket
+    return store.head(bucket, key)["ContentLength"], key
 
 
-def tags_for_run(run) -> tuple[dict[str, str] | None, str]:
+def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
     """(sizing tags to add, why) for a run about to launch; None keeps the run's or the task definition's."""
     tags = run.tags
     if RETRY_NUMBER_TAG in tags and MEMORY_TAG in tags:
@@ -136,22 +141,25 @@ def tags_for_run(run) -> tuple[dict[str, str] | None, str]:
 
 
 class SizedEcsRunLauncher(EcsRunLauncher):
-    """EcsRunLauncher that tags each run with its Fargate size before launching it."""
+    """EcsRunLauncher that sizes each run's Fargate task, through dagster-aws's documented sizing hook."""
 
-    def launch_run(self, context: LaunchRunContext) -> None:
-        run = context.dagster_run
+    def get_cpu_and_memory_overrides(
+        self, container_context: EcsContainerContext, run: DagsterRun
+    ) -> Mapping[str, str]:
+        """The run's size, also written onto its tags: the UI shows it and an automatic retry copies it to double."""
+        if run.status == DagsterRunStatus.STARTED:  # resume_run: keep the size the launch gave (a retry doubles once)
+            return super().get_cpu_and_memory_overrides(container_context, run)
         try:
             sizing, why = tags_for_run(run)
         except Exception as exc:  # the task definition's size is a working fallback
             sizing, why = None, f"sizing failed ({type(exc).__name__}: {exc}); the task definition's size"
         if sizing:
             self._instance.add_run_tags(run.run_id, sizing)
-            run = self._instance.get_run_by_id(run.run_id)
-            context = LaunchRunContext(dagster_run=run, workspace=context.workspace)
+            run = self._instance.get_run_by_id(run.run_id) or run
         self._instance.report_engine_event(
             f"Fargate size {run.tags.get(CPU_TAG, 'default')} CPU / {run.tags.get(MEMORY_TAG, 'default')} MiB: {why}",
             dagster_run=run,
             engine_event_data=EngineEventData({"why": why, **(sizing or {})}),
             cls=self.__class__,
         )
-        super().launch_run(context)
+        return super().get_cpu_and_memory_overrides(container_context, run)
