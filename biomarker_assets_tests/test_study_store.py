@@ -1,13 +1,15 @@
 """StudyStore: multipart transfers both ways, byte-exact, a chosen object version; configs fetched here
-and parsed in lib."""
+and parsed in lib; the resources' environment bindings."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 
+import dagster as dg
 import pytest
 
+from biomarker_assets.defs import resources
 from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
@@ -68,3 +70,24 @@ def test_object_bytes_is_none_for_a_missing_key(aws):
     assert store.object_bytes(store.config_bucket, "state/none.json") is None
     aws_client("s3").put_object(Bucket=store.config_bucket, Key="state/some.json", Body=b"{}")
     assert store.object_bytes(store.config_bucket, "state/some.json") == b"{}"
+
+
+@pytest.mark.parametrize(
+    "binding,field,variable",
+    [
+        (resources.study_store, "config_bucket", "BIOMARKER_CONFIG_BUCKET"),
+        (resources.study_store, "config_prefix", "BIOMARKER_CONFIG_PREFIX"),
+        (resources.notifier, "queue_name", "BIOMARKER_NOTIFICATION_QUEUE"),
+        (resources.metadata_table, "table_name", "BIOMARKER_METADATA_TABLE"),
+    ],
+)
+def test_a_set_variable_is_an_env_var_binding_and_an_unset_one_the_class_default(monkeypatch, binding, field, variable):
+    monkeypatch.delenv(variable, raising=False)
+    unset = binding()
+    assert getattr(unset, field) == type(unset).model_fields[field].default
+    assert not isinstance(getattr(unset, field), dg.EnvVar)
+
+    monkeypatch.setenv(variable, "")  # set, even empty (a config prefix may be ""), wins over the default
+    bound = binding()
+    assert isinstance(getattr(bound, field), dg.EnvVar) and getattr(bound, field).env_var_name == variable
+    assert getattr(bound.process_config_and_initialize(), field) == ""

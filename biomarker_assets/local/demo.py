@@ -18,13 +18,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from biomarker_assets import settings
 from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.local.aws_standin import (
     create_project_resources,
     drain_messages,
     moto_server,
     print_exports_and_wait,
+    project_names,
 )
 from biomarker_assets.platform.status import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
@@ -85,12 +85,13 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
 def seed_demo(samples: Path, workdir: Path) -> None:
     """Create the project's AWS resources and upload the demo study and its configs."""
     create_project_resources()
+    names = project_names()
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=DEMO_BUCKET)
     for key, path in demo_objects(samples, workdir).items():
         s3.upload_file(str(path), DEMO_BUCKET, key)
     for name in ("demo.yaml", "broken-study.yaml", "lost-study.yaml"):
-        s3.upload_file(str(STUDY_FILES / name), settings.CONFIG_BUCKET, f"{settings.CONFIG_PREFIX}{name}")
+        s3.upload_file(str(STUDY_FILES / name), names.config_bucket, f"{names.config_prefix}{name}")
 
 
 @dataclass
@@ -178,7 +179,7 @@ def _summary_preview() -> str:
 
 
 def _print_messages(messages: list[dict]) -> None:
-    print(f"\nSQS notifications ({len(messages)}) on {settings.NOTIFICATION_QUEUE}:")
+    print(f"\nSQS notifications ({len(messages)}) on {project_names().queue}:")
     rows = [[m["kind"], m["study"] or "-", (m["file"] or "-").split("/", 3)[-1], m["reason"]] for m in messages]
     print(
         format_table(

@@ -103,12 +103,12 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 
 
 def _file_size(partition_key: str) -> tuple[int, str]:
+    from biomarker_assets.defs.resources import study_store
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
     from biomarker_assets.resources.aws import aws_client
-    from biomarker_assets.resources.study_store import StudyStore
 
     study, key = parse_file_partition_key(partition_key)
-    bucket = StudyStore().load_config(study).config.bucket
+    bucket = study_store().process_config_and_initialize().load_config(study).config.bucket
     return aws_client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"], key
 
 

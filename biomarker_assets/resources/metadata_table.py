@@ -14,7 +14,6 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from dagster import ConfigurableResource
 
-from biomarker_assets import settings
 from biomarker_assets.resources.aws import aws_client, aws_resource
 
 _serializer = TypeSerializer()
@@ -49,7 +48,7 @@ def _from_attributes(item: dict[str, Any]) -> dict[str, Any]:
 class MetadataTable(ConfigurableResource):
     """Subjects live under partition key ``study`` and sort key ``subject``."""
 
-    table_name: str = settings.METADATA_TABLE
+    table_name: str = "biomarker-subject-metadata"
 
     def put_subjects(self, study: str, subjects: list[dict[str, Any]]) -> None:
         table = aws_resource("dynamodb").Table(self.table_name)

@@ -9,7 +9,6 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 
-from biomarker_assets import settings
 from biomarker_assets.lib.study_config.loading import ConfigNotFound, LoadedConfig, config_key, parse_study_config
 from biomarker_assets.resources.aws import aws_client
 
@@ -33,10 +32,14 @@ def object_bytes(bucket: str, key: str) -> bytes | None:
 
 
 class StudyStore(ConfigurableResource):
-    """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written."""
+    """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written.
 
-    config_bucket: str = settings.CONFIG_BUCKET
-    config_prefix: str = settings.CONFIG_PREFIX
+    The field defaults are the deployment names used when no environment variable overrides them
+    (``defs/resources.py`` binds the variables).
+    """
+
+    config_bucket: str = "biomarker-study-configs"
+    config_prefix: str = "studies/"
     # 64 MiB parts, 4 at a time: a week at 100 Hz (~260 MB) is 5 ranged GETs instead of
     # boto3's default 33 x 8 MiB, fewer requests on S3 and far fewer full-object reads
     # on moto (which reads the whole object for every ranged GET); 4 streams fill a
