@@ -1,7 +1,8 @@
 """The demo: the embedded AWS stand-in, the demo study, and the whole flow through Dagster.
 
 It is also the fixture the end-to-end tests use, so what a person sees in the
-demo is what the tests assert.
+demo is what the tests assert. Dagster is imported only by the commands that run it
+(``demo``), not by ``local-aws`` or by tests that only want the demo study's files.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
-
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.local.aws_standin import (
     create_project_resources,
     drain_messages,
@@ -26,8 +26,10 @@ from biomarker_assets.local.aws_standin import (
     print_exports_and_wait,
     project_names,
 )
-from biomarker_assets.platform.status import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 DEMO_STUDY = "demo"
 DEMO_BUCKET = "demo-study-data"
@@ -113,9 +115,10 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
+def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) -> FlowOutcome:
     """Configs -> catalog -> metadata -> biomarkers, one run per partition, as a backfill would."""
     from biomarker_assets.definitions import defs
+    from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 
     outcome = FlowOutcome()
 
@@ -126,9 +129,8 @@ def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
         )
         outcome.runs += 1
         outcome.failed_runs += not result.success
-        log(
-            f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)"
-        )
+        mark = "ok    " if result.success else "FAILED"
+        log(f"  {mark} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
         return result
 
     log("1/5 study configs")
@@ -155,6 +157,8 @@ def _summary_preview() -> str:
 
     import pyarrow.parquet as pq
 
+    from biomarker_assets.platform.status import format_table
+
     body = aws_client("s3").get_object(Bucket=DEMO_BUCKET, Key="results/_summary/study_summary.parquet")["Body"].read()
     table = pq.read_table(io.BytesIO(body))
     columns = [
@@ -179,6 +183,8 @@ def _summary_preview() -> str:
 
 
 def _print_messages(messages: list[dict]) -> None:
+    from biomarker_assets.platform.status import format_table
+
     print(f"\nSQS notifications ({len(messages)}) on {project_names().queue}:")
     rows = [[m["kind"], m["study"] or "-", (m["file"] or "-").split("/", 3)[-1], m["reason"]] for m in messages]
     print(
@@ -189,6 +195,11 @@ def _print_messages(messages: list[dict]) -> None:
 
 
 def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
+    import dagster as dg
+
+    from biomarker_assets.defs.partitions import studies
+    from biomarker_assets.platform.status import file_statuses, format_table, status_table
+
     samples = find_samples(samples)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     home_dir = Path(home) if home else Path(tempfile.mkdtemp(prefix="dagster-home-"))
@@ -228,7 +239,7 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
     return 0
 
 
-def _seeded_standin(port: int | None, samples: Path | None):
+def _seeded_standin(port: int | None, samples: Path | None) -> tuple[Any, str]:
     """moto with the demo study in it, for processes started after this one (dagster dev)."""
     samples = find_samples(samples)
     workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))
