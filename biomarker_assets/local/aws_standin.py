@@ -109,7 +109,7 @@ def drain_messages(queue_url: str | None = None) -> list[dict]:
 
     sqs = aws_client("sqs")
     queue_url = queue_url or sqs.get_queue_url(QueueName=project_names().queue)["QueueUrl"]
-    messages = []
+    messages: list[dict] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not batch:

@@ -111,6 +111,11 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     return "failed"
 
 
+def _name(partitions_def: dg.DynamicPartitionsDefinition) -> str:
+    assert partitions_def.name, "the project's dynamic partitions are all named"
+    return partitions_def.name
+
+
 # The demo prints its own summary; Dagster's per-event console log is in the UI and at -v.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -136,14 +141,14 @@ def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) ->
     log("1/5 study configs")
     execute("discover_studies")
     log("2/5 catalog, one run per study")
-    for study in instance.get_dynamic_partitions(studies.name):
+    for study in instance.get_dynamic_partitions(_name(studies)):
         result = execute("catalog_study", study)
         outcome.studies[study] = "cataloged" if result.success else _failure(result)
     log("3/5 subject metadata, one run per metadata file")
-    for partition in instance.get_dynamic_partitions(metadata_files.name):
+    for partition in instance.get_dynamic_partitions(_name(metadata_files)):
         execute("clean_metadata_file", partition)
     log("4/5 biomarkers, one run per data file")
-    for partition in instance.get_dynamic_partitions(data_files.name):
+    for partition in instance.get_dynamic_partitions(_name(data_files)):
         execute("process_data_file", partition)
     log("5/5 study summary, one run per cataloged study")
     for study, status in outcome.studies.items():
@@ -212,7 +217,7 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
             print(f"seeding demo study into s3://{DEMO_BUCKET} (SKDH samples from {samples})")
             seed_demo(samples, workdir)
             with dg.DagsterInstance.local_temp(tempdir=str(home_dir)) as instance:
-                instance.add_dynamic_partitions(studies.name, [GHOST_STUDY])
+                instance.add_dynamic_partitions(_name(studies), [GHOST_STUDY])
                 outcome = run_flow(instance)
                 statuses = file_statuses(instance)
             print("\nStudies:")
