@@ -822,10 +822,10 @@ def setup_aws() -> str:
     """Config bucket, queue and table of the project; the two study buckets, configs and the events queue."""
     import yaml
 
-    from biomarker_assets import settings
     from biomarker_assets.lib.study_config.loading import parse_config
     from biomarker_assets.local.aws_standin import create_project_resources
     from biomarker_assets.resources.aws import aws_client
+    from biomarker_assets.resources.study_store import StudyStore
 
     create_project_resources()
     s3, sqs = aws_client("s3"), aws_client("sqs")
@@ -838,7 +838,7 @@ def setup_aws() -> str:
         s3.create_bucket(Bucket=bucket)
         text = yaml.safe_dump(study_config(study, bucket, discovery), sort_keys=False)
         parse_config(text, study)  # valid, or fail here rather than inside a sensor
-        s3.put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=text.encode())
+        s3.put_object(Bucket=StudyStore().config_bucket, Key=StudyStore().config_key(study), Body=text.encode())
     return queue_urls
 
 

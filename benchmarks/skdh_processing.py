@@ -547,9 +547,9 @@ def main(argv=None) -> int:
 
     import yaml
 
-    from biomarker_assets import settings
     from biomarker_assets.local.aws_standin import create_project_resources, moto_server
     from biomarker_assets.resources.aws import aws_client
+    from biomarker_assets.resources.study_store import StudyStore
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     configs = [(1.0, 50.0), (1.0, 100.0), (7.0, 50.0), (7.0, 100.0)] if args.matrix else [(args.days, args.fs)]
@@ -567,8 +567,8 @@ def main(argv=None) -> int:
         s3 = aws_client("s3")
         s3.create_bucket(Bucket=STUDY_BUCKET)
         s3.put_object(
-            Bucket=settings.CONFIG_BUCKET,
-            Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml",
+            Bucket=StudyStore().config_bucket,
+            Key=StudyStore().config_key(STUDY),
             Body=yaml.safe_dump(study_config(spec), sort_keys=False).encode(),
         )
         for days, fs in configs:

@@ -41,8 +41,8 @@ def _config_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_inputs(pairs: list[str]) -> dict:
-    inputs = {}
+def _parse_inputs(pairs: list[str]) -> dict[str, float | str]:
+    inputs: dict[str, float | str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -58,6 +58,7 @@ def _process_file(args: argparse.Namespace) -> int:
     from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
     from biomarker_assets.lib.catalog.matching import classify, filename_fields
     from biomarker_assets.lib.study_config.loading import ConfigError, load_config_file
+    from biomarker_assets.lib.study_config.schema import DataFiles
 
     try:
         loaded = load_config_file(args.config)
@@ -68,7 +69,7 @@ def _process_file(args: argparse.Namespace) -> int:
     name = args.pipeline
     if name is None:
         match = classify(loaded.config, args.key or args.path.name)
-        if match is None or match.kind != "data":
+        if match is None or not isinstance(match.rule, DataFiles):  # kind "data"
             print(
                 f"no data rule of {args.config} matches {args.key or args.path.name!r}; "
                 f"give --key (the file's S3 key) or --pipeline one of {sorted(pipelines)}",

@@ -7,7 +7,6 @@ import copy
 import dagster as dg
 import yaml
 
-from biomarker_assets import settings
 from biomarker_assets.definitions import defs
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.catalog.assets import study_catalog
@@ -18,7 +17,9 @@ from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import StudyStore
 
+assert defs.resources is not None
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
 
@@ -31,8 +32,8 @@ def small_study(study: str, bucket: str) -> dict:
 
 def upload_config(config: dict) -> None:
     aws_client("s3").put_object(
-        Bucket=settings.CONFIG_BUCKET,
-        Key=f"{settings.CONFIG_PREFIX}{config['study']}.yaml",
+        Bucket=StudyStore().config_bucket,
+        Key=StudyStore().config_key(config["study"]),
         Body=yaml.safe_dump(config).encode(),
     )
 

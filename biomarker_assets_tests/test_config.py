@@ -2,6 +2,8 @@
 
 import copy
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -145,3 +147,21 @@ def test_demo_wrist_pipeline_is_the_tested_wrist_pipeline():
 
     demo = parse_config((STUDY_FILES / "demo.yaml").read_text()).config.pipelines["wrist-day"].skdh
     assert spec_from_pipeline(load_pipeline(demo)) == spec_from_pipeline(load_pipeline(WRIST_PIPELINE_SPEC))
+
+
+def _imported_after(code: str) -> list[str]:
+    """Which of the heavy or AWS-facing packages a fresh interpreter has loaded after ``code``."""
+    watched = ("boto3", "botocore", "dagster", "dagster_webserver", "moto", "biomarker_assets.resources")
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {watched!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1].replace("'", '"'))
+
+
+def test_config_parsing_and_its_commands_load_no_aws_and_no_dagster():
+    """lib/ parses; fetching is the StudyStore resource's job, so checking a file needs neither."""
+    demo = str(STUDY_FILES / "demo.yaml")
+    assert _imported_after("import biomarker_assets.lib.study_config.loading") == []
+    assert _imported_after(f"from biomarker_assets.cli import main\nmain(['validate-config', {demo!r}])") == []
+    assert _imported_after("from biomarker_assets.cli import main\nmain(['config-schema'])") == []
+    # the demo study's files (many tests read them) come without Dagster or moto
+    assert {"dagster", "moto", "dagster_webserver"}.isdisjoint(_imported_after("import biomarker_assets.local.demo"))

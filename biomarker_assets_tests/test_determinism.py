@@ -9,7 +9,6 @@ import json
 import dagster as dg
 import yaml
 
-from biomarker_assets import settings
 from biomarker_assets.definitions import defs
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.catalog.assets import study_catalog
@@ -20,6 +19,7 @@ from biomarker_assets.lib.provenance import PROVENANCE_FILE
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import StudyStore
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
 STUDY, BUCKET = "determinism", "determinism-data"
@@ -52,7 +52,7 @@ def test_materializing_twice_gives_byte_identical_results(aws, instance, samples
     config = copy.deepcopy(yaml.safe_load((STUDY_FILES / "demo.yaml").read_text()))
     config.update(study=STUDY, bucket=BUCKET)
     s3.put_object(
-        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml", Body=yaml.safe_dump(config).encode()
+        Bucket=StudyStore().config_bucket, Key=StudyStore().config_key(STUDY), Body=yaml.safe_dump(config).encode()
     )
     instance.add_dynamic_partitions(studies.name, [STUDY])
     materialize(study_catalog, instance, STUDY)

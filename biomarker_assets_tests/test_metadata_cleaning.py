@@ -1,9 +1,13 @@
+from datetime import date
+
 import pandas as pd
 import pytest
 
 from biomarker_assets.lib.metadata.cleaning import clean_table, parse_height, read_table
 from biomarker_assets.lib.study_config.schema import FilePattern, MetadataFiles
 from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.metadata_table import MetadataTable
 
 SPEC = MetadataFiles(match=FilePattern(glob="*.csv"))
 
@@ -66,3 +70,44 @@ def test_config_aliases_extend_the_defaults():
     spec = MetadataFiles(match=FilePattern(glob="*.csv"), columns={"subject": ["Code"], "height": ["Größe"]})
     cleaned = clean_table(pd.DataFrame({"Code": ["Z9"], "Größe": ["1.6"]}), spec)
     assert cleaned.subjects == [{"subject": "Z9", "height_m": 1.6}]
+
+
+def test_metadata_table_stores_and_returns_the_types_it_was_given(aws):
+    """Stored attributes are the ones the table always held; ints come back ints, floats floats."""
+    table = MetadataTable()
+    first = {
+        "subject": "S000",
+        "height_m": 1.88,
+        "age_years": 41,
+        "weight_kg": 70.0,  # a whole float stays a float
+        "consented": True,
+        "sex": "M",
+        "visit": date(2026, 1, 2),  # anything else is stored as its text
+        "site": None,  # left out
+    }
+    others = [{"subject": f"S{i:03d}", "height_m": 1.5 + i / 100, "age_years": 40 + i} for i in range(1, 60)]
+    table.put_subjects("types", [first, *others])  # 60 items: three batches of at most 25
+
+    raw = aws_client("dynamodb").get_item(
+        TableName=table.table_name, Key={"study": {"S": "types"}, "subject": {"S": "S000"}}
+    )["Item"]
+    assert raw == {
+        "study": {"S": "types"},
+        "subject": {"S": "S000"},
+        "height_m": {"N": "1.88"},
+        "age_years": {"N": "41"},
+        "weight_kg": {"N": "70.0"},
+        "consented": {"BOOL": True},
+        "sex": {"S": "M"},
+        "visit": {"S": "2026-01-02"},
+    }
+    back = table.get_subject("types", "S000")
+    assert back == {**{k: v for k, v in first.items() if v is not None}, "visit": "2026-01-02", "study": "types"}
+    assert [type(back[k]) for k in ("height_m", "age_years", "weight_kg", "consented")] == [float, int, float, bool]
+    assert table.get_subject("types", "nobody") is None
+
+    listed = table.subjects("types")
+    assert [s["subject"] for s in listed] == [f"S{i:03d}" for i in range(60)]
+    for subject, expected in zip(listed[1:], others, strict=True):
+        assert subject == {**expected, "study": "types"}
+        assert type(subject["height_m"]) is float and type(subject["age_years"]) is int

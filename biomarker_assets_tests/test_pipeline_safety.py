@@ -9,13 +9,13 @@ import dagster as dg
 import pytest
 import yaml
 
-from biomarker_assets import settings
 from biomarker_assets.definitions import defs
 from biomarker_assets.defs.configs.assets import study_configs
 from biomarker_assets.defs.partitions import studies
 from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.study_store import StudyStore
 
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier")}
 SENTINEL = "bma_sentinel_never_imported"
@@ -74,7 +74,7 @@ def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_impor
     s3 = aws_client("s3")
     for study, (extra, _) in {"good-study": (None, None), **EVIL}.items():
         body = yaml.safe_dump(config_for(study, extra)).encode()
-        s3.put_object(Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=body)
+        s3.put_object(Bucket=StudyStore().config_bucket, Key=StudyStore().config_key(study), Body=body)
     assert SENTINEL not in sys.modules
     attempted = record_imports()
 
@@ -92,7 +92,7 @@ def test_configs_naming_modules_outside_the_allow_list_are_rejected_before_impor
     for study, (extra, expected) in EVIL.items():
         message = messages[study]
         assert message["kind"] == "invalid_config"
-        assert message["file"] == f"s3://{settings.CONFIG_BUCKET}/{settings.CONFIG_PREFIX}{study}.yaml"
+        assert message["file"] == StudyStore().config_uri(study)
         errors = message["details"]["errors"]
         assert any(
             e.startswith("pipelines.gait.skdh") and f"step 1 ({extra['process']!r}): {expected}" in e for e in errors

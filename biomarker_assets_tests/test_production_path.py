@@ -27,13 +27,15 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 
-from biomarker_assets import settings
 from biomarker_assets.defs.partitions import data_files, studies
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.platform import run_sizing
 from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.metadata_table import MetadataTable
+from biomarker_assets.resources.notifier import Notifier
+from biomarker_assets.resources.study_store import StudyStore
 from biomarker_assets_tests.support.fake_ecs import (
     OOM_EXIT_CODE,
     FakeFargate,
@@ -77,10 +79,10 @@ def stack_environment(pg_env: dict[str, str]) -> dict[str, str]:
     return {
         "AWS_REGION": "us-east-1",
         "BIOMARKER_IMAGE": IMAGE,
-        "BIOMARKER_CONFIG_BUCKET": settings.CONFIG_BUCKET,
-        "BIOMARKER_CONFIG_PREFIX": settings.CONFIG_PREFIX,
-        "BIOMARKER_NOTIFICATION_QUEUE": settings.NOTIFICATION_QUEUE,
-        "BIOMARKER_METADATA_TABLE": settings.METADATA_TABLE,
+        "BIOMARKER_CONFIG_BUCKET": StudyStore().config_bucket,
+        "BIOMARKER_CONFIG_PREFIX": StudyStore().config_prefix,
+        "BIOMARKER_NOTIFICATION_QUEUE": Notifier().queue_name,
+        "BIOMARKER_METADATA_TABLE": MetadataTable().table_name,
         "BIOMARKER_ECS_CLUSTER": CLUSTER,
         "BIOMARKER_RUN_TASK_DEFINITION": RUN_FAMILY,
         "BIOMARKER_RUN_CONTAINER": "run",
@@ -298,7 +300,7 @@ def upload_study_config() -> None:
     config = copy.deepcopy(yaml.safe_load((STUDY_FILES / "demo.yaml").read_text()))
     config.update(study=STUDY, bucket=BUCKET)
     aws_client("s3").put_object(
-        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{STUDY}.yaml", Body=yaml.safe_dump(config).encode()
+        Bucket=StudyStore().config_bucket, Key=StudyStore().config_key(STUDY), Body=yaml.safe_dump(config).encode()
     )
 
 

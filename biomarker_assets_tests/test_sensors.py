@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from biomarker_assets import settings
 from biomarker_assets.definitions import defs
 from biomarker_assets.defs.biomarkers.waiting_files_sensor import waiting_files_sensor
 from biomarker_assets.defs.catalog.events_sensor import study_files_events_sensor
@@ -42,7 +41,7 @@ def upload_config(study: str, bucket: str, **changes) -> dict:
     config = copy.deepcopy(DEMO)
     config.update(study=study, bucket=bucket, **changes)
     aws_client("s3").put_object(
-        Bucket=settings.CONFIG_BUCKET, Key=f"{settings.CONFIG_PREFIX}{study}.yaml", Body=yaml.safe_dump(config).encode()
+        Bucket=StudyStore().config_bucket, Key=StudyStore().config_key(study), Body=yaml.safe_dump(config).encode()
     )
     return config
 

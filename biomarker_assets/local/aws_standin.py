@@ -11,8 +11,8 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from biomarker_assets import settings
 from biomarker_assets.resources.aws import aws_client
 
 FAKE_CREDENTIALS = {
@@ -64,13 +64,35 @@ def print_exports_and_wait(last_line: str) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class ProjectNames:
+    config_bucket: str
+    config_prefix: str
+    queue: str
+    table: str
+
+
+def project_names() -> ProjectNames:
+    """The names the code location will use: its resource bindings, resolved now (class defaults unless overridden)."""
+    from biomarker_assets.defs.resources import metadata_table, notifier, study_store
+
+    store = study_store().process_config_and_initialize()
+    return ProjectNames(
+        config_bucket=store.config_bucket,
+        config_prefix=store.config_prefix,
+        queue=notifier().process_config_and_initialize().queue_name,
+        table=metadata_table().process_config_and_initialize().table_name,
+    )
+
+
 def create_project_resources() -> dict[str, str]:
     """The config bucket, notification queue and metadata table the code location expects."""
+    names = project_names()
     s3, sqs, dynamodb = aws_client("s3"), aws_client("sqs"), aws_client("dynamodb")
-    s3.create_bucket(Bucket=settings.CONFIG_BUCKET)
-    queue_url = sqs.create_queue(QueueName=settings.NOTIFICATION_QUEUE)["QueueUrl"]
+    s3.create_bucket(Bucket=names.config_bucket)
+    queue_url = sqs.create_queue(QueueName=names.queue)["QueueUrl"]
     dynamodb.create_table(
-        TableName=settings.METADATA_TABLE,
+        TableName=names.table,
         KeySchema=[{"AttributeName": "study", "KeyType": "HASH"}, {"AttributeName": "subject", "KeyType": "RANGE"}],
         AttributeDefinitions=[
             {"AttributeName": "study", "AttributeType": "S"},
@@ -78,7 +100,7 @@ def create_project_resources() -> dict[str, str]:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    return {"config_bucket": settings.CONFIG_BUCKET, "queue_url": queue_url, "table": settings.METADATA_TABLE}
+    return {"config_bucket": names.config_bucket, "queue_url": queue_url, "table": names.table}
 
 
 def drain_messages(queue_url: str | None = None) -> list[dict]:
@@ -86,8 +108,8 @@ def drain_messages(queue_url: str | None = None) -> list[dict]:
     import json
 
     sqs = aws_client("sqs")
-    queue_url = queue_url or sqs.get_queue_url(QueueName=settings.NOTIFICATION_QUEUE)["QueueUrl"]
-    messages = []
+    queue_url = queue_url or sqs.get_queue_url(QueueName=project_names().queue)["QueueUrl"]
+    messages: list[dict] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not batch:

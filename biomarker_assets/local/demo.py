@@ -1,7 +1,8 @@
 """The demo: the embedded AWS stand-in, the demo study, and the whole flow through Dagster.
 
 It is also the fixture the end-to-end tests use, so what a person sees in the
-demo is what the tests assert.
+demo is what the tests assert. Dagster is imported only by the commands that run it
+(``demo``), not by ``local-aws`` or by tests that only want the demo study's files.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
-
-from biomarker_assets import settings
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.local.aws_standin import (
     create_project_resources,
     drain_messages,
     moto_server,
     print_exports_and_wait,
+    project_names,
 )
-from biomarker_assets.platform.status import file_statuses, format_table, status_table
 from biomarker_assets.resources.aws import aws_client
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 DEMO_STUDY = "demo"
 DEMO_BUCKET = "demo-study-data"
@@ -85,12 +87,13 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
 def seed_demo(samples: Path, workdir: Path) -> None:
     """Create the project's AWS resources and upload the demo study and its configs."""
     create_project_resources()
+    names = project_names()
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=DEMO_BUCKET)
     for key, path in demo_objects(samples, workdir).items():
         s3.upload_file(str(path), DEMO_BUCKET, key)
     for name in ("demo.yaml", "broken-study.yaml", "lost-study.yaml"):
-        s3.upload_file(str(STUDY_FILES / name), settings.CONFIG_BUCKET, f"{settings.CONFIG_PREFIX}{name}")
+        s3.upload_file(str(STUDY_FILES / name), names.config_bucket, f"{names.config_prefix}{name}")
 
 
 @dataclass
@@ -108,13 +111,19 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     return "failed"
 
 
+def _name(partitions_def: dg.DynamicPartitionsDefinition) -> str:
+    assert partitions_def.name, "the project's dynamic partitions are all named"
+    return partitions_def.name
+
+
 # The demo prints its own summary; Dagster's per-event console log is in the UI and at -v.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
+def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) -> FlowOutcome:
     """Configs -> catalog -> metadata -> biomarkers, one run per partition, as a backfill would."""
     from biomarker_assets.definitions import defs
+    from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 
     outcome = FlowOutcome()
 
@@ -125,22 +134,21 @@ def run_flow(instance: dg.DagsterInstance, log=print) -> FlowOutcome:
         )
         outcome.runs += 1
         outcome.failed_runs += not result.success
-        log(
-            f"  {'ok    ' if result.success else 'FAILED'} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)"
-        )
+        mark = "ok    " if result.success else "FAILED"
+        log(f"  {mark} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
         return result
 
     log("1/5 study configs")
     execute("discover_studies")
     log("2/5 catalog, one run per study")
-    for study in instance.get_dynamic_partitions(studies.name):
+    for study in instance.get_dynamic_partitions(_name(studies)):
         result = execute("catalog_study", study)
         outcome.studies[study] = "cataloged" if result.success else _failure(result)
     log("3/5 subject metadata, one run per metadata file")
-    for partition in instance.get_dynamic_partitions(metadata_files.name):
+    for partition in instance.get_dynamic_partitions(_name(metadata_files)):
         execute("clean_metadata_file", partition)
     log("4/5 biomarkers, one run per data file")
-    for partition in instance.get_dynamic_partitions(data_files.name):
+    for partition in instance.get_dynamic_partitions(_name(data_files)):
         execute("process_data_file", partition)
     log("5/5 study summary, one run per cataloged study")
     for study, status in outcome.studies.items():
@@ -153,6 +161,8 @@ def _summary_preview() -> str:
     import io
 
     import pyarrow.parquet as pq
+
+    from biomarker_assets.platform.status import format_table
 
     body = aws_client("s3").get_object(Bucket=DEMO_BUCKET, Key="results/_summary/study_summary.parquet")["Body"].read()
     table = pq.read_table(io.BytesIO(body))
@@ -178,7 +188,9 @@ def _summary_preview() -> str:
 
 
 def _print_messages(messages: list[dict]) -> None:
-    print(f"\nSQS notifications ({len(messages)}) on {settings.NOTIFICATION_QUEUE}:")
+    from biomarker_assets.platform.status import format_table
+
+    print(f"\nSQS notifications ({len(messages)}) on {project_names().queue}:")
     rows = [[m["kind"], m["study"] or "-", (m["file"] or "-").split("/", 3)[-1], m["reason"]] for m in messages]
     print(
         format_table(
@@ -188,6 +200,11 @@ def _print_messages(messages: list[dict]) -> None:
 
 
 def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
+    import dagster as dg
+
+    from biomarker_assets.defs.partitions import studies
+    from biomarker_assets.platform.status import file_statuses, format_table, status_table
+
     samples = find_samples(samples)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     home_dir = Path(home) if home else Path(tempfile.mkdtemp(prefix="dagster-home-"))
@@ -200,7 +217,7 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
             print(f"seeding demo study into s3://{DEMO_BUCKET} (SKDH samples from {samples})")
             seed_demo(samples, workdir)
             with dg.DagsterInstance.local_temp(tempdir=str(home_dir)) as instance:
-                instance.add_dynamic_partitions(studies.name, [GHOST_STUDY])
+                instance.add_dynamic_partitions(_name(studies), [GHOST_STUDY])
                 outcome = run_flow(instance)
                 statuses = file_statuses(instance)
             print("\nStudies:")
@@ -227,7 +244,7 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
     return 0
 
 
-def _seeded_standin(port: int | None, samples: Path | None):
+def _seeded_standin(port: int | None, samples: Path | None) -> tuple[Any, str]:
     """moto with the demo study in it, for processes started after this one (dagster dev)."""
     samples = find_samples(samples)
     workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))

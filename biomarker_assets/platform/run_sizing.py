@@ -112,11 +112,12 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 
 def _file_size(partition_key: str) -> tuple[int, str]:
     """(bytes, key) of a file partition's object: a HEAD through the StudyStore resource, the one S3 client."""
+    from biomarker_assets.defs.resources import study_store
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
-    from biomarker_assets.resources.study_store import StudyStore
 
     study, key = parse_file_partition_key(partition_key)
-    store = StudyStore()  # with its defaults, as defs/resources.py binds it (the daemon has the same environment)
+    # Resolved as defs/resources.py binds it (the daemon has the code location's environment).
+    store = study_store().process_config_and_initialize()
     bucket = store.load_config(study).config.bucket
     return store.head(bucket, key)["ContentLength"], key
 

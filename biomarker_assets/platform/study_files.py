@@ -20,7 +20,7 @@ from biomarker_assets.resources.study_store import StudyStore
 
 def load_study_config(study: str, store: StudyStore, notifier: Notifier) -> LoadedConfig:
     """The study's config, or an SQS message and a failure naming what is wrong."""
-    uri = f"s3://{store.config_bucket}/{store.config_prefix}{study}.yaml"
+    uri = store.config_uri(study)
     try:
         return store.load_config(study)
     except ConfigNotFound as exc:

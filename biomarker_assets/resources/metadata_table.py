@@ -1,61 +1,65 @@
-"""The DynamoDB table of cleaned subject metadata, keyed by study and subject."""
+"""The DynamoDB table of cleaned subject metadata, keyed by study and subject.
+
+Items go through boto3's own ``TypeSerializer``/``TypeDeserializer`` and ``Table.batch_writer()``
+(batches of 25, unprocessed items resent). The only conversions here are the ones DynamoDB's
+types need: a float is stored as the decimal of its shortest repr (``1.88`` -> ``N "1.88"``, ``2.0`` ->
+``N "2.0"``), and a number read back is an int when it has no decimal point, else a float.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from dagster import ConfigurableResource
 
-from biomarker_assets import settings
-from biomarker_assets.resources.aws import aws_client
+from biomarker_assets.resources.aws import aws_client, aws_resource
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
-def _to_dynamo(value: Any) -> dict:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, float, Decimal)):
-        return {"N": str(value)}
-    return {"S": str(value)}
-
-
-def _from_dynamo(attr: dict) -> Any:
-    ((kind, value),) = attr.items()
-    if kind == "N":
-        number = Decimal(value)
-        return int(number) if number == number.to_integral_value() and "." not in value else float(number)
-    if kind == "BOOL":
+def to_item_value(value: Any) -> Any:
+    """A subject field as boto3 stores it: bool, int and Decimal as they are, float as Decimal, the rest as text."""
+    if isinstance(value, (bool, int, Decimal)):
         return value
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return str(value)
+
+
+def from_item_value(value: Any) -> Any:
+    """A value read back: a number written without a decimal point is an int, any other a float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
     return value
+
+
+def to_item(study: str, subject: dict[str, Any]) -> dict[str, Any]:
+    """The item for one subject (None fields left out), in the resource API's Python form."""
+    return {k: to_item_value(v) for k, v in {**subject, "study": study}.items() if v is not None}
+
+
+def _from_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_item_value(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
 class MetadataTable(ConfigurableResource):
     """Subjects live under partition key ``study`` and sort key ``subject``."""
 
-    table_name: str = settings.METADATA_TABLE
+    table_name: str = "biomarker-subject-metadata"
 
     def put_subjects(self, study: str, subjects: list[dict[str, Any]]) -> None:
-        client = aws_client("dynamodb")
-        for start in range(0, len(subjects), 25):
-            batch = [
-                {"PutRequest": {"Item": {k: _to_dynamo(v) for k, v in {**s, "study": study}.items() if v is not None}}}
-                for s in subjects[start : start + 25]
-            ]
-            pending = {self.table_name: batch}
-            while pending:
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        table = aws_resource("dynamodb").Table(self.table_name)
+        with table.batch_writer() as batch:
+            for subject in subjects:
+                batch.put_item(Item=to_item(study, subject))
 
     def get_subject(self, study: str, subject: str) -> dict[str, Any] | None:
-        item = (
-            aws_client("dynamodb")
-            .get_item(
-                TableName=self.table_name,
-                Key={"study": {"S": study}, "subject": {"S": subject}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        return {k: _from_dynamo(v) for k, v in item.items()} if item else None
+        key = {"study": _serializer.serialize(study), "subject": _serializer.serialize(subject)}
+        item = aws_client("dynamodb").get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        return _from_attributes(item) if item else None
 
     def subjects(self, study: str) -> list[dict[str, Any]]:
         paginator = aws_client("dynamodb").get_paginator("query")
@@ -63,7 +67,7 @@ class MetadataTable(ConfigurableResource):
         for page in paginator.paginate(
             TableName=self.table_name,
             KeyConditionExpression="study = :s",
-            ExpressionAttributeValues={":s": {"S": study}},
+            ExpressionAttributeValues={":s": _serializer.serialize(study)},
         ):
-            items.extend({k: _from_dynamo(v) for k, v in item.items()} for item in page["Items"])
+            items.extend(_from_attributes(item) for item in page["Items"])
         return items

@@ -13,7 +13,6 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from biomarker_assets import settings
 from biomarker_assets.resources.aws import aws_client
 
 
@@ -27,7 +26,7 @@ class Kind(StrEnum):
     QC_FAILED = "qc_failed"
 
 
-def make_message(kind: Kind, study: str | None, file: str | None, reason: str, **details: Any) -> dict:
+def make_message(kind: Kind, study: str | None, file: str | None, reason: str, **details: Any) -> dict[str, Any]:
     return {
         "kind": str(kind),
         "study": study,
@@ -41,12 +40,12 @@ def make_message(kind: Kind, study: str | None, file: str | None, reason: str, *
 class Notifier(ConfigurableResource):
     """Sends one JSON message per problem to the notification queue."""
 
-    queue_name: str = settings.NOTIFICATION_QUEUE
+    queue_name: str = "biomarker-notifications"
 
     def queue_url(self) -> str:
         return aws_client("sqs").get_queue_url(QueueName=self.queue_name)["QueueUrl"]
 
-    def send(self, kind: Kind, study: str | None, file: str | None, reason: str, **details: Any) -> dict:
+    def send(self, kind: Kind, study: str | None, file: str | None, reason: str, **details: Any) -> dict[str, Any]:
         message = make_message(kind, study, file, reason, **details)
         aws_client("sqs").send_message(QueueUrl=self.queue_url(), MessageBody=json.dumps(message, default=str))
         return message

@@ -9,8 +9,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 
-from biomarker_assets import settings
-from biomarker_assets.lib.study_config.loading import LoadedConfig, load_config_from_s3
+from biomarker_assets.lib.study_config.loading import ConfigNotFound, LoadedConfig, config_key, parse_study_config
 from biomarker_assets.resources.aws import aws_client
 
 
@@ -18,21 +17,29 @@ class BucketMissing(LookupError):
     pass
 
 
+def _error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
 def object_bytes(bucket: str, key: str) -> bytes | None:
     """The object's body, or None when there is no such key (state files not written yet)."""
     try:
         return aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if _error_code(exc) in ("NoSuchKey", "404"):
             return None
         raise
 
 
 class StudyStore(ConfigurableResource):
-    """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written."""
+    """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written.
 
-    config_bucket: str = settings.CONFIG_BUCKET
-    config_prefix: str = settings.CONFIG_PREFIX
+    The field defaults are the deployment names used when no environment variable overrides them
+    (``defs/resources.py`` binds the variables).
+    """
+
+    config_bucket: str = "biomarker-study-configs"
+    config_prefix: str = "studies/"
     # 64 MiB parts, 4 at a time: a week at 100 Hz (~260 MB) is 5 ranged GETs instead of
     # boto3's default 33 x 8 MiB, fewer requests on S3 and far fewer full-object reads
     # on moto (which reads the whole object for every ranged GET); 4 streams fill a
@@ -47,8 +54,27 @@ class StudyStore(ConfigurableResource):
             multipart_threshold=part, multipart_chunksize=part, max_concurrency=self.transfer_concurrency
         )
 
+    def config_key(self, study: str) -> str:
+        return config_key(self.config_prefix, study)
+
+    def config_uri(self, study: str) -> str:
+        return f"s3://{self.config_bucket}/{self.config_key(study)}"
+
     def load_config(self, study: str) -> LoadedConfig:
-        return load_config_from_s3(self.config_bucket, self.config_prefix, study)
+        """The study's config, validated; ConfigNotFound when there is no file, ConfigError when it is bad."""
+        key = self.config_key(study)
+        try:
+            body = aws_client("s3").get_object(Bucket=self.config_bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code in ("NoSuchKey", "NoSuchBucket", "404"):
+                raise ConfigNotFound(f"no study config at {self.config_uri(study)} ({code})") from exc
+            raise
+        return parse_study_config(body, self.config_uri(study), study)
+
+    def object_bytes(self, bucket: str, key: str) -> bytes | None:
+        """The object's body, or None when there is no such key (state files not written yet)."""
+        return object_bytes(bucket, key)
 
     def config_studies(self) -> Iterator[tuple[str, str]]:
         """(study id, key) for every ``*.yaml`` under the config prefix."""
@@ -61,7 +87,7 @@ class StudyStore(ConfigurableResource):
         try:
             aws_client("s3").head_bucket(Bucket=bucket)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _error_code(exc)
             raise BucketMissing(f"bucket {bucket!r} does not exist or is not readable ({code})") from exc
 
     def list_objects(self, bucket: str, prefix: str) -> Iterator[dict]:

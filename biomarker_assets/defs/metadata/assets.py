@@ -8,6 +8,7 @@ import dagster as dg
 from biomarker_assets import __version__
 from biomarker_assets.defs.partitions import metadata_files
 from biomarker_assets.lib.metadata.cleaning import clean_table, read_table
+from biomarker_assets.lib.study_config.schema import MetadataFiles
 from biomarker_assets.platform.status import markdown_table
 from biomarker_assets.platform.study_files import resolve_file
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -39,6 +40,7 @@ def subject_metadata(
     """Cleaned subjects (SI units, canonical fields) from one metadata file, written to DynamoDB."""
     file = resolve_file(context.partition_key, "metadata", study_store, notifier)
     spec = file.match.rule
+    assert isinstance(spec, MetadataFiles)  # resolve_file checked the kind; this tells the type checker
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / PurePosixPath(file.key).name
         study_store.download(file.bucket, file.key, local, file.head.get("VersionId"))

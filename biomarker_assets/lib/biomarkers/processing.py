@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biomarker_assets import __version__, settings
+from biomarker_assets import __version__
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE, overview_pngs
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
@@ -137,6 +138,8 @@ def process_local_file(
     files += skdh_runner.write_results(
         {SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir
     )
+    # Bridge until the processing_options resource (branch h1-skdh) passes these in; read per call, not at import.
+    embed_plots = os.environ.get("BIOMARKER_EMBED_PLOTS", "1") not in ("0", "false", "no")
     thumbnail = None
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
@@ -148,11 +151,11 @@ def process_local_file(
             signal.get("wear"),
             signal.get("sleep"),
             title,
-            dpis=(100, 48) if settings.EMBED_PLOTS else (100,),
+            dpis=(100, 48) if embed_plots else (100,),
         )
         plot.write_bytes(pngs[0])
         files.append(plot)
-        if settings.EMBED_PLOTS:
+        if embed_plots:
             thumbnail = pngs[1]
     fs = float(signal["fs"]) if signal.get("fs") is not None else None
     empty = sorted(name for name, table in tables.items() if table.num_rows == 0)
@@ -174,7 +177,7 @@ def process_local_file(
             pipeline_version=pipeline_cfg.version,
             pipeline_digest=pipeline_digest,
             project_processes=project_processes(pipeline_cfg.skdh),
-            image=settings.IMAGE,
+            image=os.environ.get("BIOMARKER_IMAGE", "local"),
             dagster_run_id=run_id,
         ),
         outputs=[OutputRecord(uri=f.name, sha256=sha256_file(f), size=f.stat().st_size) for f in files],

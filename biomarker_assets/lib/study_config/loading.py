@@ -1,4 +1,4 @@
-"""Reading study configs from YAML text, files and the config bucket."""
+"""Parsing study configs from YAML bytes and files; no AWS here (the StudyStore resource fetches the bytes)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from biomarker_assets.lib.study_config.schema import StudyConfig
-from biomarker_assets.resources.aws import aws_client
 
 SCHEMA_PATH = Path(__file__).with_name("study_config.schema.json")
 
@@ -20,14 +18,14 @@ SCHEMA_PATH = Path(__file__).with_name("study_config.schema.json")
 class ConfigError(ValueError):
     """A config that cannot be used; ``errors`` has one line per problem, each with its path."""
 
-    def __init__(self, source: str, errors: list[str]):
+    def __init__(self, source: str, errors: list[str]) -> None:
         self.source = source
         self.errors = errors
         super().__init__(f"invalid study config {source}:\n" + "\n".join(f"  - {e}" for e in errors))
 
 
 class ConfigNotFound(LookupError):
-    pass
+    """No config file for the study (raised by whatever fetched it, e.g. the StudyStore resource)."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +66,9 @@ def config_key(prefix: str, study: str) -> str:
     return f"{prefix}{study}.yaml"
 
 
-def load_config_from_s3(bucket: str, prefix: str, study: str) -> LoadedConfig:
-    key = config_key(prefix, study)
-    try:
-        body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchKey", "NoSuchBucket", "404"):
-            raise ConfigNotFound(f"no study config at s3://{bucket}/{key} ({code})") from exc
-        raise
-    loaded = parse_config(body, f"s3://{bucket}/{key}")
+def parse_study_config(body: bytes, source: str, study: str) -> LoadedConfig:
+    """A stored config: parsed, and its ``study`` field must be the study its file name says."""
+    loaded = parse_config(body, source)
     if loaded.config.study != study:
         raise ConfigError(loaded.source, [f"study: {loaded.config.study!r} does not match file name {study!r}"])
     return loaded
