@@ -9,11 +9,12 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from biomarker_assets.defs.partitions import data_files, metadata_files
+from biomarker_assets.defs.partitions import FILES_PARTITIONS
+from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.platform.dagster_private import AssetGraphSubset, PartitionBackfill, make_new_backfill_id
 
 STUDY_TAG = "biomarker_assets/study"
-ASSET_FOR_KIND = {"data": dg.AssetKey("file_biomarkers"), "metadata": dg.AssetKey("subject_metadata")}
+ASSET_FOR_KIND = {kind: dg.AssetKey(k.asset) for kind, k in FILE_KINDS.items()}
 
 
 def study_tags(study: str) -> dict[str, str]:
@@ -25,10 +26,9 @@ def files_subset(entries: Iterable[tuple[str, str]]) -> AssetGraphSubset:
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, partition_key in entries:
         by_kind[kind].append(partition_key)
-    partitions_def = {"data": data_files, "metadata": metadata_files}
     return AssetGraphSubset(
         partitions_subsets_by_asset_key={
-            ASSET_FOR_KIND[kind]: partitions_def[kind].empty_subset().with_partition_keys(keys)
+            ASSET_FOR_KIND[kind]: FILES_PARTITIONS[kind].empty_subset().with_partition_keys(keys)
             for kind, keys in by_kind.items()
         },
         non_partitioned_asset_keys=set(),

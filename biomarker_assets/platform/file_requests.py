@@ -13,9 +13,8 @@ import dagster as dg
 
 from biomarker_assets.lib.catalog.run_keys import file_run_key, files_backfill_id
 from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks
+from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.platform.backfills import study_tags, submit_files_backfill
-
-JOB_FOR_KIND = {"data": "process_data_file", "metadata": "clean_metadata_file"}
 
 
 def registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartitionsRequest]:
@@ -48,7 +47,7 @@ def runs_or_backfill(
         runs = [
             dg.RunRequest(
                 run_key=file_run_key(e.partition_key, e.etag),
-                job_name=JOB_FOR_KIND[e.kind],
+                job_name=FILE_KINDS[e.kind].job,
                 partition_key=e.partition_key,
                 tags=study_tags(study),
             )

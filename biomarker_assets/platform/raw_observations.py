@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from biomarker_assets.lib.catalog.scanning import CatalogEntry
+from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.platform.dagster_private import DATA_VERSION_TAG
 
 
@@ -14,7 +15,7 @@ def raw_observations(entries: Iterable[CatalogEntry]) -> list[dg.AssetObservatio
     """A changed object gets a new data version, so its downstream shows stale in the UI."""
     return [
         dg.AssetObservation(
-            asset_key="raw_data_file" if e.kind == "data" else "raw_metadata_file",
+            asset_key=FILE_KINDS[e.kind].raw_asset,
             partition=e.partition_key,
             metadata={"etag": e.etag, "size": e.size},
             tags={DATA_VERSION_TAG: e.etag},

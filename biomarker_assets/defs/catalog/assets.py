@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from biomarker_assets.defs.partitions import data_files, metadata_files, studies
+from biomarker_assets.defs.partitions import FILES_PARTITIONS, studies
 from biomarker_assets.lib.catalog.scanning import catalog_uri, chunks, list_study, write_catalog
 from biomarker_assets.platform.study_files import load_study_config
 from biomarker_assets.resources.notifier import Kind, Notifier
@@ -30,7 +30,7 @@ def study_catalog(
     for entry in entries.values():
         by_kind[entry.kind].append(entry.partition_key)
     registered = {}
-    for partitions_def, kind in ((data_files, "data"), (metadata_files, "metadata")):
+    for kind, partitions_def in FILES_PARTITIONS.items():
         known = set(context.instance.get_dynamic_partitions(partitions_def.name))
         new = [k for k in by_kind[kind] if k not in known]
         for chunk in chunks(new):

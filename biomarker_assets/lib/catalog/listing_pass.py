@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,7 +29,9 @@ from biomarker_assets.lib.catalog.scanning import (
     write_catalog_table,
 )
 from biomarker_assets.lib.study_config.loading import LoadedConfig
-from biomarker_assets.resources.study_store import StudyStore
+
+if TYPE_CHECKING:
+    from biomarker_assets.resources.study_store import StudyStore  # the resource is passed in; lib stays AWS-free
 
 
 class ListingProgress(BaseModel):
@@ -77,7 +80,7 @@ def listing_step(
     else:
         progress = progress.model_copy(deep=True)
     progress.ticks += 1
-    table = read_catalog_table(loaded)
+    table = read_catalog_table(store, loaded)
     changes, listed, dirty, complete = CatalogDiff(), 0, False, False
     while True:
         prefix = prefixes[progress.prefix_index]

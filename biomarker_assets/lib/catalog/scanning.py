@@ -12,15 +12,19 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from biomarker_assets.lib.catalog.matching import classify, filename_fields
+from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
-from biomarker_assets.resources.study_store import StudyStore, object_bytes
+
+if TYPE_CHECKING:
+    from biomarker_assets.resources.study_store import StudyStore  # the resource is passed in; lib stays AWS-free
 
 CATALOG_FOLDER = "_catalog"
 # SQLite rejects statements with more than 32,766 variables; Dagster's partition insert uses one per key.
@@ -59,7 +63,7 @@ class CatalogEntry:
 
     @property
     def partitions_def_name(self) -> str:
-        return "data_files" if self.kind == "data" else "metadata_files"
+        return FILE_KINDS[self.kind].partitions_def
 
 
 def entry_for(
@@ -150,9 +154,9 @@ def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, Ca
     write_catalog_table(store, loaded, catalog_table(entries.values()))
 
 
-def read_catalog_table(loaded: LoadedConfig) -> pa.Table:
+def read_catalog_table(store: StudyStore, loaded: LoadedConfig) -> pa.Table:
     """The last catalog written for the study; an empty table when there is none yet."""
-    body = object_bytes(loaded.config.output_bucket, catalog_key(loaded))
+    body = store.object_bytes(loaded.config.output_bucket, catalog_key(loaded))
     if body is None:
         return CATALOG_SCHEMA.empty_table()
     table = pq.read_table(io.BytesIO(body))
