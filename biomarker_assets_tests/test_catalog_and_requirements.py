@@ -19,7 +19,7 @@ from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
 
-RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
 
 

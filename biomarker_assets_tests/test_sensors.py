@@ -26,7 +26,7 @@ from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
 
-RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
 BUCKET = "sensor-study"
 

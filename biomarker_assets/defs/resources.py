@@ -4,6 +4,7 @@ import dagster as dg
 
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Notifier
+from biomarker_assets.resources.processing_options import ProcessingOptions
 from biomarker_assets.resources.study_store import StudyStore
 
 
@@ -14,5 +15,6 @@ def resources() -> dg.Definitions:
             "study_store": StudyStore(),
             "notifier": Notifier(),
             "metadata_table": MetadataTable(),
+            "processing_options": ProcessingOptions.from_env(),
         }
     )
