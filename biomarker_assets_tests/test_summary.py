@@ -22,7 +22,7 @@ def _summary(instance):
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
-def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, samples):
+def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, samples):  # noqa: F811 (pytest fixture)
     s3 = study
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     for subject in ("DM001", "DM002"):

@@ -92,7 +92,7 @@ def study_summary(
     if table is not None:
         keep = pc.invert(pc.is_in(table["file_key"], value_set=pa.array(sorted(changed), pa.string())))
         parts.append(table.filter(keep).select(SUMMARY_SCHEMA.names))
-    for file_key, results_uri in sorted(changed.items()):
+    for _file_key, results_uri in sorted(changed.items()):
         rows_bucket, rows_prefix = results_uri.removeprefix("s3://").split("/", 1)
         rows = _read_parquet(rows_bucket, rows_prefix + SUMMARY_ROWS_FILE)
         if rows is None:
