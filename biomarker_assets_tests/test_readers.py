@@ -263,3 +263,55 @@ def test_empatica_avro_with_time_zone_name_stays_utc(empatica_file):
     path, w = empatica_file
     res = read_file(READERS["empatica"], path, tz_name="America/New_York")
     assert np.isclose(res["time"][0], w["start"], rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the reader registry
+
+
+def test_registry_names_every_skdh_reader_at_the_module_pipeline_save_writes():
+    import skdh.io
+    from skdh.base import BaseProcess
+
+    from biomarker_assets.lib.skdh.allowlist import ALLOWED_PACKAGES, resolve_process
+    from biomarker_assets.lib.skdh.readers import READERS, reader_for_class
+
+    assert {r.process for r in READERS} == {n for n in skdh.io.__all__ if isinstance(getattr(skdh.io, n), type)}
+    for entry in READERS:
+        cls = getattr(skdh.io, entry.process)
+        assert issubclass(cls, BaseProcess) and cls.__module__ == f"skdh.{entry.module}", entry
+        assert entry.module in ALLOWED_PACKAGES["skdh"] and resolve_process("skdh", entry.module, entry.process) is cls
+        assert reader_for_class(cls) is entry
+        assert reader_for_class(type("ProjectCwa", (cls,), {})) is entry  # a subclass counts as its reader
+    assert len({ext for r in READERS for ext in r.extensions}) == sum(len(r.extensions) for r in READERS)
+
+
+def test_registry_file_format_numbers_are_run_sizings():
+    from biomarker_assets.lib.skdh.readers import bytes_per_sample, peak_mib_per_file_mib, reader_for_extension
+    from biomarker_assets.platform.run_sizing import MEASURED, MIB_PER_FILE_MIB
+
+    for ext, per_mib in MIB_PER_FILE_MIB.items():
+        assert peak_mib_per_file_mib(ext) == per_mib
+    for name, size, samples, _peak in MEASURED:
+        if samples is not None:  # bytes per sample as measured, to the figures run_sizing documents
+            ext = "." + name.rsplit(".", 1)[1]
+            assert bytes_per_sample(ext) == pytest.approx(size / samples, abs=0.02)
+    assert bytes_per_sample("CWA") == 4.27 and bytes_per_sample(".bin") == 12.7
+    assert bytes_per_sample(".xyz") is None and peak_mib_per_file_mib(".npz") is None
+    assert reader_for_extension(".avro").process == "ReadEmpaticaAvro"
+
+
+def test_registry_temperature_and_signal_steps():
+    from skdh.gait import GaitLumbar
+    from skdh.io import ReadBin, ReadCSV, ReadCwa, ReadNumpyFile
+
+    from biomarker_assets.lib.skdh.readers import is_signal_step, reader_for_class
+    from biomarker_assets.skdh_processes import Resample
+
+    csv = reader_for_class(ReadCSV)
+    assert csv.reads_temperature({"column_names": {"accel": ["x"], "temperature": "t"}}) is True
+    assert csv.reads_temperature({"column_names": {"accel": ["x"]}}) is False
+    assert reader_for_class(ReadNumpyFile).reads_temperature({}) is None  # the file decides
+    assert reader_for_class(ReadCwa).reads_temperature({}) is True
+    assert reader_for_class(ReadBin).units["accel"] == "g"
+    assert is_signal_step(ReadCwa()) and is_signal_step(Resample(goal_fs=50.0)) and not is_signal_step(GaitLumbar())
+

@@ -369,3 +369,31 @@ def test_results_to_tables_shapes():
     assert tables["Wear"].num_rows == 0 and tables["Wear"].column_names == ["wear_0", "wear_1"]
     only_scalars = results_to_tables({"S": {"a": 1, "b": "x"}})["S"]
     assert only_scalars.num_rows == 1
+
+
+def test_biomarker_kinds_registry_orders():
+    """Headline keys, status columns and QC checks keep the order results, tables and the UI show them in."""
+    from biomarker_assets.lib.biomarkers.kinds import KINDS, QC_CHECKS, STATUS_COLUMNS
+
+    assert [k.name for k in KINDS] == ["wear", "sleep", "activity", "gait"]
+    assert HEADLINE_KEYS == ("wear_hours", "total_sleep_time_min", "mvpa_min", "gait_speed_m_s", "n_strides", "n_bouts")
+    assert STATUS_COLUMNS == {
+        "wear_hours": "wear h",
+        "total_sleep_time_min": "sleep min",
+        "mvpa_min": "MVPA min",
+        "gait_speed_m_s": "gait m/s",
+    }
+    assert [c.name for c in QC_CHECKS] == ["min_wear_time", "sampling_rate", "results_not_empty"]
+
+
+def test_code_location_loads_without_skdh():
+    """Code servers and sensors load the definitions often; SKDH and what it pulls in load only to process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, biomarker_assets.definitions as d; d.defs.get_repository_def(); "
+        "print([m for m in ('skdh', 'scipy', 'matplotlib', 'lightgbm') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
