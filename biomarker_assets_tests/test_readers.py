@@ -314,4 +314,3 @@ def test_registry_temperature_and_signal_steps():
     assert reader_for_class(ReadCwa).reads_temperature({}) is True
     assert reader_for_class(ReadBin).units["accel"] == "g"
     assert is_signal_step(ReadCwa()) and is_signal_step(Resample(goal_fs=50.0)) and not is_signal_step(GaitLumbar())
-

@@ -51,7 +51,7 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
         (metadata_files, "metadata", "subject_metadata"),
         (data_files, "data", "file_biomarkers"),
     ):
-        for partition in instance.get_dynamic_partitions(partitions_def.name):
+        for partition in instance.get_dynamic_partitions(str(partitions_def.name)):
             study, key = parse_file_partition_key(partition)
             row = FileStatus(study, key, kind, "not run")
             record = latest_outcome(instance, dg.AssetKey(asset), partition)
@@ -62,7 +62,11 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
                 row.reason = str(meta.get("reason", ""))
                 row.subject = str(meta.get("subject", ""))
                 row.results = str(meta.get("results", meta.get("source", "")) if record.asset_materialization else "")
-                row.biomarkers = {k.split("/", 1)[1]: float(v) for k, v in meta.items() if k.startswith("biomarker/")}
+                row.biomarkers = {
+                    k.split("/", 1)[1]: float(v)  # type: ignore[arg-type]  # numbers, written by the asset
+                    for k, v in meta.items()
+                    if k.startswith("biomarker/")
+                }
                 if kind == "metadata" and record.asset_materialization:
                     row.reason = (
                         f"{meta.get('subjects_written')} subjects, {meta.get('rows_rejected')} rows rejected, "

@@ -134,6 +134,7 @@ class Resample(BaseProcess):
             mapped = mapped.copy()
             mapped[original >= n] = time_rs.size
             if key == _DAY_KEY:
+                assert new_days is not None  # day slots come from a day_ends dict
                 new_days[day_key] = mapped
             else:
                 results[key] = mapped

@@ -54,7 +54,7 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
     )
 
 
-def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+def previous_status(context: dg.AssetExecutionContext) -> tuple[str | None, str | None] | None:
     """(status, reason) of this partition's latest outcome, so repeated outcomes are not re-notified."""
     latest = latest_outcome(context.instance, context.asset_key, context.partition_key)
     if latest is None or latest.asset_observation is None:
@@ -107,7 +107,7 @@ def file_biomarkers(
 def _process_data_file(context, study_store, metadata_table, notifier, options: ProcessingOptions):
     file = resolve_file(context.partition_key, "data", study_store, notifier)
     config = file.loaded.config
-    pipeline_name = file.match.rule.pipeline
+    pipeline_name = file.match.rule.pipeline  # type: ignore[union-attr]  # "data" resolves to data rules only
     pipeline_cfg = config.pipelines[pipeline_name]
 
     check = check_logistics(config, file.key)

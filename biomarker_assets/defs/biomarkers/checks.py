@@ -19,11 +19,10 @@ def check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
 
 
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    extra = {"severity": dg.AssetCheckSeverity.WARN} if outcome.warn else {}
     return dg.AssetCheckResult(
         check_name=outcome.check_name,
         passed=outcome.passed,
         description=outcome.description,
         metadata=outcome.metadata,
-        **extra,
+        severity=dg.AssetCheckSeverity.WARN if outcome.warn else dg.AssetCheckSeverity.ERROR,  # ERROR: the default
     )

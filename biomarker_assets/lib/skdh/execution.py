@@ -10,7 +10,8 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 import numpy as np
 import skdh
@@ -53,8 +54,10 @@ class WarningCapture:
     def note(self, text: str) -> None:
         self._notes.append(text)
 
-    def __exit__(self, *exc: object) -> bool:
-        self._cm.__exit__(*exc)
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        self._cm.__exit__(exc_type, exc, tb)
         seen: Counter[str] = Counter()
         for w in self._records or []:
             seen[f"{w.category.__name__}: {w.message}"] += 1

@@ -55,6 +55,7 @@ def load_pipeline(spec: dict) -> skdh.Pipeline:
     pipeline = skdh.Pipeline()
     for i, step in enumerate(spec["Steps"]):
         cls = resolve_process(step["package"], step["module"], step["process"])
+        assert cls is not None  # validated above
         try:
             proc = cls(**dict(step["parameters"]))
         except Exception as exc:  # bad parameter values: SKDH raises various types

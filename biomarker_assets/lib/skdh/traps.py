@@ -31,7 +31,7 @@ def _param(cls: type, params: Mapping, name: str, missing: Any = inspect.Paramet
     if name in params:
         return params[name]
     try:
-        parameter = inspect.signature(cls.__init__).parameters.get(name)
+        parameter = inspect.signature(cls.__init__).parameters.get(name)  # type: ignore[misc]  # the class's own
     except (TypeError, ValueError):
         return missing
     if parameter is None or parameter.default is inspect.Parameter.empty:

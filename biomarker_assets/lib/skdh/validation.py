@@ -97,7 +97,7 @@ def _class_problems(where: str, step: Mapping) -> tuple[type | None, list[str]]:
 def parameter_problems(cls: type, params: Mapping) -> list[str]:
     """Unknown parameter names, found from the signature so a typo is caught before running."""
     try:
-        sig = inspect.signature(cls.__init__)
+        sig = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own, as SKDH calls it
     except (TypeError, ValueError):
         return []
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
