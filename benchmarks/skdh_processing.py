@@ -194,9 +194,9 @@ _TIMED = (
     ("biomarker_assets.resources.study_store", "StudyStore.download", "download"),
     ("biomarker_assets.defs.biomarkers.assets", "sha256_file", "input sha256"),
     ("biomarker_assets.defs.biomarkers.assets", "process_local_file", "process_local_file"),
-    ("biomarker_assets.lib.skdh.runner", "run_pipeline", "SKDH run"),
-    ("biomarker_assets.lib.skdh.runner", "results_to_tables", "tables + Parquet"),
-    ("biomarker_assets.lib.skdh.runner", "write_results", "tables + Parquet"),
+    ("biomarker_assets.lib.skdh.execution", "run_pipeline", "SKDH run"),
+    ("biomarker_assets.lib.skdh.tables", "results_to_tables", "tables + Parquet"),
+    ("biomarker_assets.lib.skdh.tables", "write_results", "tables + Parquet"),
     ("biomarker_assets.lib.biomarkers.processing", "overview_png", "overview plot"),
     ("biomarker_assets.lib.biomarkers.processing", "overview_pngs", "overview plot"),
     ("biomarker_assets.resources.study_store", "StudyStore.upload", "upload"),
@@ -257,7 +257,9 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
     from biomarker_assets.defs.biomarkers.assets import file_biomarkers
     from biomarker_assets.defs.partitions import data_files
 
-    resources = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+    resources = {
+        key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")
+    }
     timings: dict[str, float] = {}
     _instrument(timings)
     with dg.DagsterInstance.local_temp(tempdir=home) as instance:

@@ -20,7 +20,7 @@ from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
 
 assert defs.resources is not None
-RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
 
 

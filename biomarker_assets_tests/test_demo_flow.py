@@ -175,7 +175,7 @@ def test_gait_results_in_s3_equal_skdh_truth(demo, samples):
 
 def test_cwa_read_from_s3_through_the_project_equals_skdh_truth(demo, samples, tmp_path):
     """The project's download + the study config's reader step give SKDH's ax3 truth (atol 5e-5)."""
-    from biomarker_assets.lib.skdh.runner import read_file
+    from biomarker_assets.lib.skdh.execution import read_file
     from biomarker_assets.resources.study_store import StudyStore
 
     store = StudyStore()
@@ -237,7 +237,9 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     # the same file version again: the check fails again, visibly, but no second message
     from biomarker_assets.definitions import defs as definitions
 
-    resources = {k: definitions.resources[k] for k in ("study_store", "notifier", "metadata_table")}
+    resources = {
+        k: definitions.resources[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")
+    }
     result = dg.materialize(
         [file_biomarkers], instance=instance, resources=resources, partition_key="demo/raw/clinic/DM005_V1_wrist.bin"
     )

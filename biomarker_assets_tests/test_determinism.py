@@ -21,7 +21,7 @@ from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
 
-RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table")}
+RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 STUDY, BUCKET = "determinism", "determinism-data"
 # one lumbar file (gait, needs height from the metadata) and one wrist file (activity with day windows)
 FILES = {"raw/lumbar/DM001_V1_lumbar.npz": "gait_input.npz", "raw/wrist/DM002_V1_wrist.cwa": "ax3_sample.cwa"}

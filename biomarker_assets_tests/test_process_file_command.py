@@ -86,3 +86,20 @@ def test_corrupt_file_fails_with_the_reason(samples, tmp_path, capsys):
     )
     assert code == 1
     assert "SKDH pipeline 'wrist-activity' failed" in capsys.readouterr().err
+
+
+def test_processing_options_follow_the_environment_only_when_set(monkeypatch):
+    """Unset: the resource's defaults. Set: BIOMARKER_IMAGE as an EnvVar (resolved at launch, shown in the UI)."""
+    import dagster as dg
+
+    from biomarker_assets.defs.resources import processing_options
+
+    monkeypatch.delenv("BIOMARKER_IMAGE", raising=False)
+    monkeypatch.delenv("BIOMARKER_EMBED_PLOTS", raising=False)
+    assert (processing_options().image, processing_options().embed_plots) == ("local", True)
+    monkeypatch.setenv("BIOMARKER_IMAGE", "registry/biomarker-assets:1")
+    monkeypatch.setenv("BIOMARKER_EMBED_PLOTS", "0")
+    options = processing_options()
+    assert options.image == dg.EnvVar("BIOMARKER_IMAGE") and options.embed_plots is False
+    with dg.build_resources({"options": options}) as resources:
+        assert resources.options.image == "registry/biomarker-assets:1"

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from skdh.io.apdm import SensorNotFoundError
 
-from biomarker_assets.lib.skdh import runner
+from biomarker_assets.lib.skdh.execution import read_file
+from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.lib.study_config.loading import parse_config
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets_tests.support.device_files import (
@@ -71,7 +72,7 @@ def study_readers() -> dict[str, dict]:
     config["pipelines"] = {
         f"read-{ext}": {
             "version": "1",
-            "skdh": {"Version": runner.SKDH_VERSION, "Steps": [copy.deepcopy(READERS[name])]},
+            "skdh": {"Version": SKDH_VERSION, "Steps": [copy.deepcopy(READERS[name])]},
         }
         for ext, name in names.items()
     }
@@ -83,7 +84,7 @@ def test_csv_sample_reads_as_written(study_readers, samples):
     """example_data_2min.csv: 10,360 rows over 105 s (~98 Hz, jittered), no gaps: every row comes back unchanged."""
     path = samples / "example_data_2min.csv"
     warned: list[str] = []
-    res = runner.read_file(study_readers["csv"], path, captured_warnings=warned)
+    res = read_file(study_readers["csv"], path, captured_warnings=warned)
     raw = pd.read_csv(path, header=None, names=CSV_COLUMNS).to_numpy()
 
     assert res["accel"].shape == (10360, 3) and res["gyro"].shape == (10360, 3)
@@ -101,7 +102,7 @@ def test_csv_without_header_parameters_fails_clearly(samples):
     """Without header=None the first data row becomes column names: SKDH finds no 'time' column."""
     bad = reader("ReadCSV", "io.csv", {"time_col_name": "time", "column_names": {"accel": ["ax", "ay", "az"]}})
     with pytest.raises(KeyError, match="time"):
-        runner.read_file(bad, samples / "example_data_2min.csv")
+        read_file(bad, samples / "example_data_2min.csv")
 
 
 def test_npz_reads_every_array(study_readers, samples, tmp_path):
@@ -113,7 +114,7 @@ def test_npz_reads_every_array(study_readers, samples, tmp_path):
         tmp_path / "DM001_V1_lumbar.npz", time=time, accel=accel, temperature=temperature, fs=np.float64(196.0)
     )
 
-    res = runner.read_file(study_readers["npz"], path)
+    res = read_file(study_readers["npz"], path)
     assert np.array_equal(res["time"], time)
     assert np.array_equal(res["accel"], accel)
     assert np.array_equal(res["temperature"], temperature)
@@ -121,7 +122,7 @@ def test_npz_reads_every_array(study_readers, samples, tmp_path):
 
     incomplete = write_npz(tmp_path / "no_accel.npz", time=time)
     with pytest.raises(ValueError, match="Missing `time` or `accel`"):
-        runner.read_file(study_readers["npz"], incomplete)
+        read_file(study_readers["npz"], incomplete)
 
 
 # ------------------------------------------------------------------------- APDM
@@ -156,7 +157,7 @@ def apdm_file(tmp_path_factory):
 def test_apdm_h5_reads_the_named_sensor(study_readers, apdm_file):
     path, sensors = apdm_file
     lumbar = sensors["XI-010284"]
-    res = runner.read_file(study_readers["apdm"], path)
+    res = read_file(study_readers["apdm"], path)
 
     # m/s^2 (stored float32) -> g with the reader's 9.81
     assert np.allclose(res["accel"], lumbar["accel_ms2"] / 9.81, rtol=1e-6, atol=1e-6)
@@ -166,18 +167,18 @@ def test_apdm_h5_reads_the_named_sensor(study_readers, apdm_file):
     assert np.allclose(res["time"], lumbar["time_us"] / 1e6 - 5 * 3600, rtol=0, atol=1e-6)
     assert "fs" not in res  # APDM's reader gives none: later steps estimate it from the timestamps
 
-    foot = runner.read_file(reader("ReadApdmH5", "io.apdm", {"sensor_location": "Right Foot"}), path)
+    foot = read_file(reader("ReadApdmH5", "io.apdm", {"sensor_location": "Right Foot"}), path)
     assert np.allclose(foot["accel"], sensors["XI-010301"]["accel_ms2"] / 9.81, rtol=1e-6, atol=1e-6)
 
 
 def test_apdm_h5_time_zone_and_missing_sensor(apdm_file):
     path, sensors = apdm_file
-    utc = runner.read_file(READERS["apdm"], path, tz_name="America/New_York")  # -5 h in March: matches the file
+    utc = read_file(READERS["apdm"], path, tz_name="America/New_York")  # -5 h in March: matches the file
     assert np.allclose(utc["time"], sensors["XI-010284"]["time_us"] / 1e6, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="Timezone offset from the file does not match"):
-        runner.read_file(READERS["apdm"], path, tz_name="Europe/Berlin")
+        read_file(READERS["apdm"], path, tz_name="Europe/Berlin")
     with pytest.raises(SensorNotFoundError, match="Left Wrist"):
-        runner.read_file(reader("ReadApdmH5", "io.apdm", {"sensor_location": "Left Wrist"}), path)
+        read_file(reader("ReadApdmH5", "io.apdm", {"sensor_location": "Left Wrist"}), path)
 
 
 # ---------------------------------------------------------------------- Empatica
@@ -229,7 +230,7 @@ def empatica_file(tmp_path_factory):
 
 def test_empatica_avro_reads_accel_and_streams(study_readers, empatica_file):
     path, w = empatica_file
-    res = runner.read_file(study_readers["empatica"], path)
+    res = read_file(study_readers["empatica"], path)
     n = w["accel_g"].shape[0]
     local_start = w["start"] + w["tz"]  # no tz_name: UTC + the file's offset, i.e. naive local time
 
@@ -260,5 +261,56 @@ def test_empatica_avro_reads_accel_and_streams(study_readers, empatica_file):
 
 def test_empatica_avro_with_time_zone_name_stays_utc(empatica_file):
     path, w = empatica_file
-    res = runner.read_file(READERS["empatica"], path, tz_name="America/New_York")
+    res = read_file(READERS["empatica"], path, tz_name="America/New_York")
     assert np.isclose(res["time"][0], w["start"], rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the reader registry
+
+
+def test_registry_names_every_skdh_reader_at_the_module_pipeline_save_writes():
+    import skdh.io
+    from skdh.base import BaseProcess
+
+    from biomarker_assets.lib.skdh.allowlist import ALLOWED_PACKAGES, resolve_process
+    from biomarker_assets.lib.skdh.readers import READERS, reader_for_class
+
+    assert {r.process for r in READERS} == {n for n in skdh.io.__all__ if isinstance(getattr(skdh.io, n), type)}
+    for entry in READERS:
+        cls = getattr(skdh.io, entry.process)
+        assert issubclass(cls, BaseProcess) and cls.__module__ == f"skdh.{entry.module}", entry
+        assert entry.module in ALLOWED_PACKAGES["skdh"] and resolve_process("skdh", entry.module, entry.process) is cls
+        assert reader_for_class(cls) is entry
+        assert reader_for_class(type("ProjectCwa", (cls,), {})) is entry  # a subclass counts as its reader
+    assert len({ext for r in READERS for ext in r.extensions}) == sum(len(r.extensions) for r in READERS)
+
+
+def test_registry_file_format_numbers_are_run_sizings():
+    from biomarker_assets.lib.skdh.readers import bytes_per_sample, peak_mib_per_file_mib, reader_for_extension
+    from biomarker_assets.platform.run_sizing import MEASURED, MIB_PER_FILE_MIB
+
+    for ext, per_mib in MIB_PER_FILE_MIB.items():
+        assert peak_mib_per_file_mib(ext) == per_mib
+    for name, size, samples, _peak in MEASURED:
+        if samples is not None:  # bytes per sample as measured, to the figures run_sizing documents
+            ext = "." + name.rsplit(".", 1)[1]
+            assert bytes_per_sample(ext) == pytest.approx(size / samples, abs=0.02)
+    assert bytes_per_sample("CWA") == 4.27 and bytes_per_sample(".bin") == 12.7
+    assert bytes_per_sample(".xyz") is None and peak_mib_per_file_mib(".npz") is None
+    assert reader_for_extension(".avro").process == "ReadEmpaticaAvro"
+
+
+def test_registry_temperature_and_signal_steps():
+    from skdh.gait import GaitLumbar
+    from skdh.io import ReadBin, ReadCSV, ReadCwa, ReadNumpyFile
+
+    from biomarker_assets.lib.skdh.readers import is_signal_step, reader_for_class
+    from biomarker_assets.skdh_processes import Resample
+
+    csv = reader_for_class(ReadCSV)
+    assert csv.reads_temperature({"column_names": {"accel": ["x"], "temperature": "t"}}) is True
+    assert csv.reads_temperature({"column_names": {"accel": ["x"]}}) is False
+    assert reader_for_class(ReadNumpyFile).reads_temperature({}) is None  # the file decides
+    assert reader_for_class(ReadCwa).reads_temperature({}) is True
+    assert reader_for_class(ReadBin).units["accel"] == "g"
+    assert is_signal_step(ReadCwa()) and is_signal_step(Resample(goal_fs=50.0)) and not is_signal_step(GaitLumbar())

@@ -1,4 +1,5 @@
-"""skdh_runner and Resample against SKDH's own truth files (real device recordings)."""
+"""The SKDH core (lib/skdh: allow-list, validation, building, running, tables) and Resample against SKDH's own truth
+files (real device recordings)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ import yaml
 from skdh.pipeline import TupleSafeLoader
 from skdh.utility.internal import apply_resample
 
-from biomarker_assets.lib.skdh import runner
+from biomarker_assets.lib.biomarkers.kinds import HEADLINE_KEYS, headline_biomarkers
+from biomarker_assets.lib.skdh.allowlist import ALLOWED_PACKAGES
+from biomarker_assets.lib.skdh.digest import jsonable, pipeline_digest
+from biomarker_assets.lib.skdh.errors import PipelineSpecError
+from biomarker_assets.lib.skdh.execution import read_file, run_pipeline
+from biomarker_assets.lib.skdh.pipeline import load_pipeline, spec_from_pipeline
+from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
+from biomarker_assets.lib.skdh.validation import validate_pipeline_spec
+from biomarker_assets.local.pipeline_specs import gait_pipeline_spec
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES, Resample
+
+GAIT_PIPELINE_SPEC = gait_pipeline_spec()
 
 
 def step(process, module, parameters=None, package="skdh", **extra):
@@ -43,7 +54,7 @@ def test_read_cwa_matches_skdh_truth(samples):
     """Same comparison as SKDH's test_axivity.py::test_ax3 (time relative to the first sample)."""
     reader = step("ReadCwa", "io.axivity")
     warned: list[str] = []
-    res = runner.read_file(reader, samples / "ax3_sample.cwa", captured_warnings=warned)
+    res = read_file(reader, samples / "ax3_sample.cwa", captured_warnings=warned)
     truth = np.load(samples / "ax3_data.npz")
 
     assert np.allclose(res["time"] - truth["time"][0], truth["time"] - truth["time"][0], atol=5e-5)
@@ -54,12 +65,12 @@ def test_read_cwa_matches_skdh_truth(samples):
     assert any("naive" in w for w in warned)
 
     # the same single-step spec through load/run: reader output is signal, not results
-    assert runner.run_pipeline(runner.load_pipeline(spec_of(reader)), samples / "ax3_sample.cwa") == {}
+    assert run_pipeline(load_pipeline(spec_of(reader)), samples / "ax3_sample.cwa") == {}
 
 
 def test_read_geneactiv_matches_skdh_truth(samples):
     """Same comparison as SKDH's test_read_geneactiv.py."""
-    res = runner.read_file(step("ReadBin", "io.geneactiv"), samples / "gnactv_sample.bin")
+    res = read_file(step("ReadBin", "io.geneactiv"), samples / "gnactv_sample.bin")
     truth = np.load(samples / "gnactv_data.npz")
 
     assert np.allclose(res["time"] - truth["time"][0], truth["time"] - truth["time"][0])
@@ -69,8 +80,8 @@ def test_read_geneactiv_matches_skdh_truth(samples):
 
 
 def test_read_file_refuses_non_reader():
-    with pytest.raises(runner.PipelineSpecError, match="not a reader"):
-        runner.read_file(step("GaitLumbar", "gait.core"), Path("x.npz"))
+    with pytest.raises(PipelineSpecError, match="not a reader"):
+        read_file(step("GaitLumbar", "gait.core"), Path("x.npz"))
 
 
 # ------------------------------------------------------------------ gait
@@ -78,8 +89,8 @@ def test_read_file_refuses_non_reader():
 
 @pytest.fixture(scope="module")
 def gait_results(samples):
-    pipeline = runner.load_pipeline(runner.GAIT_PIPELINE_SPEC)
-    return runner.run_pipeline(pipeline, samples / "gait_input.npz", height=1.88)
+    pipeline = load_pipeline(GAIT_PIPELINE_SPEC)
+    return run_pipeline(pipeline, samples / "gait_input.npz", height=1.88)
 
 
 def test_gait_pipeline_reproduces_skdh_apcwt_truth(gait_results, samples):
@@ -94,7 +105,7 @@ def test_gait_pipeline_reproduces_skdh_apcwt_truth(gait_results, samples):
 
 def test_gait_vcwt_variant_reproduces_skdh_truth(samples):
     """``gait_results_vcwt.npz``: SKDH's test_gait.py::test_vcwt GaitLumbar parameters."""
-    spec = copy.deepcopy(runner.GAIT_PIPELINE_SPEC)
+    spec = copy.deepcopy(GAIT_PIPELINE_SPEC)
     gait_step = next(s for s in spec["Steps"] if s["process"] == "GaitLumbar")
     gait_step["parameters"] = {
         "downsample": True,
@@ -105,7 +116,7 @@ def test_gait_vcwt_variant_reproduces_skdh_truth(samples):
         "max_stride_time": 2.25,
         "loading_factor": 0.2,
     }
-    res = runner.run_pipeline(runner.load_pipeline(spec), samples / "gait_input.npz", height=1.88)
+    res = run_pipeline(load_pipeline(spec), samples / "gait_input.npz", height=1.88)
     truth = np.load(samples / "gait_results_vcwt.npz")
     gait = res["GaitLumbar"]
     assert len(gait["Bout N"]) == 79
@@ -115,8 +126,8 @@ def test_gait_vcwt_variant_reproduces_skdh_truth(samples):
 
 def test_headline_biomarkers_on_gait(gait_results, samples):
     truth = np.load(samples / "gait_results_apcwt.npz")
-    head = runner.headline_biomarkers(gait_results)
-    assert set(head) == set(runner.HEADLINE_KEYS)
+    head = headline_biomarkers(gait_results)
+    assert set(head) == set(HEADLINE_KEYS)
     assert head["gait_speed_m_s"] == pytest.approx(float(np.nanmean(truth["gait speed"])), rel=1e-9)
     assert head["n_strides"] == 81
     assert head["n_bouts"] == len(np.unique(truth["Bout N"]))
@@ -139,24 +150,24 @@ def test_headline_biomarkers_activity_and_sleep_keys():
             "wake MVPA 1min bout [min]": np.array([1.0, 1.0, np.nan]),
         },
     }
-    head = runner.headline_biomarkers(results)
+    head = headline_biomarkers(results)
     assert head["total_sleep_time_min"] == 430.0
     assert head["mvpa_min"] == 40.0
     assert head["wear_hours"] == 39.5
     assert head["gait_speed_m_s"] is None
     del results["ActivityLevelClassification"]
-    assert runner.headline_biomarkers(results)["wear_hours"] == 36.0  # Sleep wear minutes / 60
+    assert headline_biomarkers(results)["wear_hours"] == 36.0  # Sleep wear minutes / 60
 
 
 def test_activity_key_names_from_real_run(samples):
     """Guard the headline key names against SKDH renames with a real (5 min) activity run."""
     spec = spec_of(step("ReadCwa", "io.axivity"), step("ActivityLevelClassification", "activity.core"))
-    res = runner.run_pipeline(runner.load_pipeline(spec), samples / "ax3_sample.cwa")
+    res = run_pipeline(load_pipeline(spec), samples / "ax3_sample.cwa")
     act = res["ActivityLevelClassification"]
     assert "N wear hours" in act and "wake MVPA 5s epoch [min]" in act
     # default min_wear_time is 10 h: a 5-minute file gives a day that SKDH skips
-    assert runner.headline_biomarkers(res)["mvpa_min"] is None
-    assert runner.headline_biomarkers(res)["wear_hours"] == pytest.approx(0.1)
+    assert headline_biomarkers(res)["mvpa_min"] is None
+    assert headline_biomarkers(res)["wear_hours"] == pytest.approx(0.1)
 
 
 # ------------------------------------------------------------------ Resample
@@ -194,13 +205,13 @@ def test_resample_passes_data_already_at_goal_rate():
 
 
 def test_gait_spec_is_what_pipeline_save_writes(tmp_path):
-    pipeline = runner.load_pipeline(runner.GAIT_PIPELINE_SPEC)
-    assert runner.spec_from_pipeline(pipeline) == runner.GAIT_PIPELINE_SPEC
+    pipeline = load_pipeline(GAIT_PIPELINE_SPEC)
+    assert spec_from_pipeline(pipeline) == GAIT_PIPELINE_SPEC
     pipeline.save(str(tmp_path / "gait.skdh"))
     saved = yaml.load((tmp_path / "gait.skdh").read_text(), Loader=TupleSafeLoader)
-    assert runner._jsonable(saved) == runner.GAIT_PIPELINE_SPEC
-    assert runner.GAIT_PIPELINE_SPEC["Version"] == skdh.__version__
-    assert [s["process"] for s in runner.GAIT_PIPELINE_SPEC["Steps"]] == [
+    assert jsonable(saved) == GAIT_PIPELINE_SPEC
+    assert GAIT_PIPELINE_SPEC["Version"] == skdh.__version__
+    assert [s["process"] for s in GAIT_PIPELINE_SPEC["Steps"]] == [
         "ReadNumpyFile",
         "Resample",
         "PredictGaitLumbarLgbm",
@@ -209,15 +220,15 @@ def test_gait_spec_is_what_pipeline_save_writes(tmp_path):
 
 
 def test_pipeline_digest_is_canonical():
-    spec = runner.GAIT_PIPELINE_SPEC
+    spec = GAIT_PIPELINE_SPEC
     reordered = json.loads(json.dumps(spec))
     reordered["Steps"][3]["parameters"] = dict(reversed(list(reordered["Steps"][3]["parameters"].items())))
     reordered = dict(reversed(list(reordered.items())))
-    assert runner.pipeline_digest(reordered) == runner.pipeline_digest(spec)
+    assert pipeline_digest(reordered) == pipeline_digest(spec)
     changed = copy.deepcopy(spec)
     changed["Steps"][1]["parameters"]["goal_fs"] = 100.0
-    assert runner.pipeline_digest(changed) != runner.pipeline_digest(spec)
-    assert len(runner.pipeline_digest(spec)) == 64
+    assert pipeline_digest(changed) != pipeline_digest(spec)
+    assert len(pipeline_digest(spec)) == 64
 
 
 # ------------------------------------------------------------------ allow-list
@@ -264,14 +275,14 @@ BAD_STEPS = [
 
 @pytest.mark.parametrize("bad, expected", BAD_STEPS, ids=[str(i) for i in range(len(BAD_STEPS))])
 def test_allow_list_rejects_without_importing(bad, expected, record_imports):
-    spec = copy.deepcopy(runner.GAIT_PIPELINE_SPEC)
+    spec = copy.deepcopy(GAIT_PIPELINE_SPEC)
     spec["Steps"].insert(2, bad)
     before = {m for m in _MISSING_MODULES if m in sys.modules}
     attempted = record_imports()
 
-    problems = runner.validate_pipeline_spec(spec)
-    with pytest.raises(runner.PipelineSpecError) as err:
-        runner.load_pipeline(spec)
+    problems = validate_pipeline_spec(spec)
+    with pytest.raises(PipelineSpecError) as err:
+        load_pipeline(spec)
 
     assert problems and all(p.startswith("step 2") for p in problems), problems
     assert any(expected in p for p in problems), problems
@@ -282,21 +293,19 @@ def test_allow_list_rejects_without_importing(bad, expected, record_imports):
 
 
 def test_spec_level_problems():
-    assert runner.validate_pipeline_spec([]) != []
-    assert any("'Steps'" in p for p in runner.validate_pipeline_spec({"Version": "0.17.18", "Steps": []}))
-    assert any("'Version'" in p for p in runner.validate_pipeline_spec({"Steps": [step("ReadCwa", "io.axivity")]}))
+    assert validate_pipeline_spec([]) != []
+    assert any("'Steps'" in p for p in validate_pipeline_spec({"Version": "0.17.18", "Steps": []}))
+    assert any("'Version'" in p for p in validate_pipeline_spec({"Steps": [step("ReadCwa", "io.axivity")]}))
     two = spec_of(step("ReadCwa", "io.axivity"), step("ReadCwa", "io"))
-    assert any("duplicate step names" in p for p in runner.validate_pipeline_spec(two))
-    with pytest.raises(runner.PipelineSpecError, match="trim_start_factor"):
-        runner.load_pipeline(spec_of(step("ReadCwa", "io.axivity", {"trim_start_factor": 500})))
+    assert any("duplicate step names" in p for p in validate_pipeline_spec(two))
+    with pytest.raises(PipelineSpecError, match="trim_start_factor"):
+        load_pipeline(spec_of(step("ReadCwa", "io.axivity", {"trim_start_factor": 500})))
 
 
 def test_allowed_packages():
-    assert set(runner.ALLOWED_PACKAGES) == {"skdh", "biomarker_assets"}
-    assert {"io", "io.axivity", "gait", "gait.core", "sleep", "activity", "preprocessing"} <= runner.ALLOWED_PACKAGES[
-        "skdh"
-    ]
-    assert "skdh_processes" in runner.ALLOWED_PACKAGES["biomarker_assets"]
+    assert set(ALLOWED_PACKAGES) == {"skdh", "biomarker_assets"}
+    assert {"io", "io.axivity", "gait", "gait.core", "sleep", "activity", "preprocessing"} <= ALLOWED_PACKAGES["skdh"]
+    assert "skdh_processes" in ALLOWED_PACKAGES["biomarker_assets"]
     for name, cls in PROJECT_PROCESSES.items():
         # SleepCorrected needs its day window made before it (the Sleep trap check)
         before = (
@@ -304,19 +313,16 @@ def test_allowed_packages():
             if name == "SleepCorrected"
             else []
         )
-        assert (
-            runner.validate_pipeline_spec(spec_of(*before, step(name, "skdh_processes", package="biomarker_assets")))
-            == []
-        )
+        assert validate_pipeline_spec(spec_of(*before, step(name, "skdh_processes", package="biomarker_assets"))) == []
         mod = cls.__module__.split(".", 1)[1]
-        assert runner.validate_pipeline_spec(spec_of(*before, step(name, mod, package="biomarker_assets"))) == []
+        assert validate_pipeline_spec(spec_of(*before, step(name, mod, package="biomarker_assets"))) == []
 
 
 # ------------------------------------------------------------------ tables / parquet
 
 
 def test_results_to_tables_and_deterministic_parquet(gait_results, samples, tmp_path):
-    tables = runner.results_to_tables(gait_results)
+    tables = results_to_tables(gait_results)
     assert list(tables) == ["PredictGaitLumbarLgbm", "GaitLumbar"]
     gait = tables["GaitLumbar"]
     assert gait.num_rows == 81
@@ -324,10 +330,10 @@ def test_results_to_tables_and_deterministic_parquet(gait_results, samples, tmp_
     assert np.allclose(gait.column("gait speed").to_numpy(zero_copy_only=False), truth["gait speed"], equal_nan=True)
     assert tables["PredictGaitLumbarLgbm"].column("Timezone").null_count == 3
 
-    first = runner.write_results(tables, tmp_path / "a")
-    second = runner.write_results(runner.results_to_tables(gait_results), tmp_path / "b")
+    first = write_results(tables, tmp_path / "a")
+    second = write_results(results_to_tables(gait_results), tmp_path / "b")
     assert [p.name for p in first] == ["PredictGaitLumbarLgbm.parquet", "GaitLumbar.parquet"]
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
     back = pq.read_table(first[1])
     assert back.schema.remove_metadata() == gait.schema
@@ -352,7 +358,7 @@ def test_results_to_tables_shapes():
         "Empty": {},
         "Wear": {"wear": np.zeros((0, 2), dtype=int)},
     }
-    tables = runner.results_to_tables(results)
+    tables = results_to_tables(results)
     assert list(tables) == ["Step", "Step__2", "Wear"]
     main = tables["Step"]
     assert main.column_names == ["per day", "label", "matrix_0", "matrix_1", "nested/x", "nested/12_24", "scalar", "tz"]
@@ -361,5 +367,33 @@ def test_results_to_tables_shapes():
     assert main.column("tz").to_pylist() == [None] * 3
     assert tables["Step__2"].column_names == ["per bout"]
     assert tables["Wear"].num_rows == 0 and tables["Wear"].column_names == ["wear_0", "wear_1"]
-    only_scalars = runner.results_to_tables({"S": {"a": 1, "b": "x"}})["S"]
+    only_scalars = results_to_tables({"S": {"a": 1, "b": "x"}})["S"]
     assert only_scalars.num_rows == 1
+
+
+def test_biomarker_kinds_registry_orders():
+    """Headline keys, status columns and QC checks keep the order results, tables and the UI show them in."""
+    from biomarker_assets.lib.biomarkers.kinds import KINDS, QC_CHECKS, STATUS_COLUMNS
+
+    assert [k.name for k in KINDS] == ["wear", "sleep", "activity", "gait"]
+    assert HEADLINE_KEYS == ("wear_hours", "total_sleep_time_min", "mvpa_min", "gait_speed_m_s", "n_strides", "n_bouts")
+    assert STATUS_COLUMNS == {
+        "wear_hours": "wear h",
+        "total_sleep_time_min": "sleep min",
+        "mvpa_min": "MVPA min",
+        "gait_speed_m_s": "gait m/s",
+    }
+    assert [c.name for c in QC_CHECKS] == ["min_wear_time", "sampling_rate", "results_not_empty"]
+
+
+def test_code_location_loads_without_skdh():
+    """Code servers and sensors load the definitions often; SKDH and what it pulls in load only to process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, biomarker_assets.definitions as d; d.defs.get_repository_def(); "
+        "print([m for m in ('skdh', 'scipy', 'matplotlib', 'lightgbm') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

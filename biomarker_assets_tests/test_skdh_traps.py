@@ -22,9 +22,16 @@ from skdh.preprocessing import DETACH, AccelThresholdWearDetection, CalibrateAcc
 from skdh.sleep import Sleep
 
 from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
-from biomarker_assets.lib.skdh import runner
+from biomarker_assets.lib.skdh.errors import PipelineRunError
+from biomarker_assets.lib.skdh.execution import run_pipeline
+from biomarker_assets.lib.skdh.pipeline import load_pipeline, pipeline_steps
+from biomarker_assets.lib.skdh.tables import results_to_tables
+from biomarker_assets.lib.skdh.traps import check_step_inputs
+from biomarker_assets.lib.skdh.validation import validate_pipeline_spec
+from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.lib.study_config.loading import ConfigError, parse_config
 from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.local.pipeline_specs import gait_pipeline_spec
 from biomarker_assets_tests.support.device_files import still_postures, write_npz
 
 CWA = ("ReadCwa", "io.axivity")
@@ -38,6 +45,8 @@ DETACH_ = ("DETACH", "preprocessing.wear_detection")
 WEAR = ("AccelThresholdWearDetection", "preprocessing.wear_detection")
 PREDICT_GAIT = ("PredictGaitLumbarLgbm", "context.gait_classification")
 GAIT = ("GaitLumbar", "gait.core")
+
+GAIT_PIPELINE_SPEC = gait_pipeline_spec()
 
 
 def step(which: tuple[str, str], name: str | None = None, **parameters) -> dict:
@@ -55,7 +64,7 @@ def step(which: tuple[str, str], name: str | None = None, **parameters) -> dict:
 
 
 def spec(*steps: dict) -> dict:
-    return {"Steps": list(steps), "Version": runner.SKDH_VERSION}
+    return {"Steps": list(steps), "Version": SKDH_VERSION}
 
 
 def study_config(pipeline_spec: dict) -> str:
@@ -138,23 +147,23 @@ def test_calibration_applied_on_long_recording_keeps_the_signal_out_of_results(t
     time, accel = still_postures(12.5, fs=10.0, seed=0)
     offset, scale = np.array([0.02, -0.015, 0.01]), np.array([1.03, 0.98, 1.01])
     path = write_npz(tmp_path / "long.npz", time=time, accel=accel / scale - offset, fs=np.float64(10.0))
-    pipeline = runner.load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12)))
+    pipeline = load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12)))
     warned: list[str] = []
-    res = runner.run_pipeline(pipeline, path, captured_warnings=warned)["CalibrateAccelerometer"]
+    res = run_pipeline(pipeline, path, captured_warnings=warned)["CalibrateAccelerometer"]
 
     assert res["applied"] is True and res["reason"] is None
     assert np.allclose(res["offset"], offset, atol=1e-3) and np.allclose(res["scale"], scale, atol=1e-3)
     assert "accel" not in res
-    table = runner.results_to_tables({"CalibrateAccelerometer": res})["CalibrateAccelerometer"]
+    table = results_to_tables({"CalibrateAccelerometer": res})["CalibrateAccelerometer"]
     assert table.num_rows == 1 and "accel_0" not in table.column_names
     assert not [w for w in warned if "skipped" in w]
 
     # one orientation only: SKDH cannot fit and leaves accel unchanged, which is recorded too
     time, accel = still_postures(12.5, fs=10.0, seed=0, orientations=1)
     flat = write_npz(tmp_path / "flat.npz", time=time, accel=accel, fs=np.float64(10.0))
-    res = runner.run_pipeline(
-        runner.load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12))), flat, captured_warnings=warned
-    )["CalibrateAccelerometer"]
+    res = run_pipeline(load_pipeline(spec(step(NPZ), step(CALIBRATE, min_hours=12))), flat, captured_warnings=warned)[
+        "CalibrateAccelerometer"
+    ]
     assert res["applied"] is False and "too little still data" in res["reason"]
     assert any("step 1 ('CalibrateAccelerometer') skipped" in w for w in warned)
 
@@ -171,7 +180,7 @@ def test_skdh_wear_detection_with_save_file_crashes_the_run(still_npz, tmp_path)
 def test_save_file_is_rejected_naming_the_step():
     bad = spec(step(CWA), {**step(WEAR), "save_file": "wear_{date}.csv"})
     expected = "step 1 ('AccelThresholdWearDetection'): save_file must be null (results are written by the project)"
-    assert runner.validate_pipeline_spec(bad) == [expected]
+    assert validate_pipeline_spec(bad) == [expected]
     assert any(expected in e and e.startswith("pipelines.trap.skdh") for e in config_errors(bad))
 
 
@@ -187,12 +196,12 @@ def test_skdh_detach_without_temperature_fails_cryptically(still_npz):
 def test_detach_without_temperature_is_a_clear_processing_error(still_npz, tmp_path):
     with_temp, without = still_npz
     detach = spec(step(NPZ), step(DETACH_))
-    assert runner.validate_pipeline_spec(detach) == []  # a .npz may or may not hold temperature
-    pipeline = runner.load_pipeline(detach)
-    assert runner.run_pipeline(pipeline, with_temp)["DETACH"]["wear"].shape[1] == 2  # works with temperature
+    assert validate_pipeline_spec(detach) == []  # a .npz may or may not hold temperature
+    pipeline = load_pipeline(detach)
+    assert run_pipeline(pipeline, with_temp)["DETACH"]["wear"].shape[1] == 2  # works with temperature
 
-    with pytest.raises(runner.PipelineRunError) as err:
-        runner.run_pipeline(runner.load_pipeline(detach), without)
+    with pytest.raises(PipelineRunError) as err:
+        run_pipeline(load_pipeline(detach), without)
     assert str(err.value) == (
         "step 1 ('DETACH'): needs temperature, but the data read from this file have none (signals: accel, time); "
         "use a device/reader that records temperature, or a wear detection without temperature "
@@ -205,24 +214,25 @@ def test_detach_without_temperature_is_a_clear_processing_error(still_npz, tmp_p
 
 def test_detach_after_a_csv_reader_without_temperature_is_rejected_statically():
     csv = step(("ReadCSV", "io.csv"), time_col_name="t", column_names={"accel": ["x", "y", "z"]})
-    assert runner.validate_pipeline_spec(spec(csv, step(DETACH_))) == [
+    assert validate_pipeline_spec(spec(csv, step(DETACH_))) == [
         "step 1 ('DETACH'): needs temperature, but the reader (step 0, 'ReadCSV') reads no temperature column; "
-        "add 'temperature' to its column_names, or use a wear detection without temperature (AccelThresholdWearDetection)"
+        "add 'temperature' to its column_names, or use a wear detection without temperature "
+        "(AccelThresholdWearDetection)"
     ]
     csv["parameters"]["column_names"]["temperature"] = "temp"
-    assert runner.validate_pipeline_spec(spec(csv, step(DETACH_))) == []
+    assert validate_pipeline_spec(spec(csv, step(DETACH_))) == []
 
 
 def test_temperature_shorter_than_the_signal_is_refused():
     """SKDH's Empatica reader interpolates temperature only up to its last sample (see test_readers.py)."""
     time, accel = still_postures(0.1, fs=25.0)
-    proc = runner.load_pipeline(spec(step(NPZ), step(DETACH_)))._steps[1]
+    proc = pipeline_steps(load_pipeline(spec(step(NPZ), step(DETACH_))))[1]
     with pytest.raises(
-        runner.PipelineRunError,
+        PipelineRunError,
         match=r"step 1 \('DETACH'\): needs temperature sampled with the "
         r"acceleration, but it has 8950 samples for 9000 timestamps",
     ):
-        runner._check_step_inputs(1, proc, {"time": time, "accel": accel, "temperature": np.full(8950, 31.0)})
+        check_step_inputs(1, proc, {"time": time, "accel": accel, "temperature": np.full(8950, 31.0)})
 
 
 # ------------------------------------------------------------ Sleep / day windows
@@ -235,21 +245,23 @@ def test_skdh_sleep_without_its_day_window_raises(samples):
 
 
 def test_sleep_needs_a_preceding_matching_day_window():
-    assert runner.validate_pipeline_spec(spec(step(CWA), step(WEAR), step(ACTIVITY), step(SLEEP))) == [
-        "step 3 ('Sleep'): day_window (12, 24) has no matching GetDayWindowIndices step; add one with bases=12, periods=24"
+    assert validate_pipeline_spec(spec(step(CWA), step(WEAR), step(ACTIVITY), step(SLEEP))) == [
+        "step 3 ('Sleep'): day_window (12, 24) has no matching GetDayWindowIndices step; "
+        "add one with bases=12, periods=24"
     ]
     wrong = spec(step(CWA), step(WINDOWS, bases=[0], periods=[24]), step(SLEEP_CORRECTED, day_window=[12, 24]))
-    assert runner.validate_pipeline_spec(wrong) == [
+    assert validate_pipeline_spec(wrong) == [
         "step 2 ('SleepCorrected'): day_window (12, 24) has no matching GetDayWindowIndices step "
-        "(windows made before it: (0, 24)); add one with bases=12, periods=24, or set day_window to a window made before it"
+        "(windows made before it: (0, 24)); add one with bases=12, periods=24, "
+        "or set day_window to a window made before it"
     ]
     late = spec(step(CWA), step(SLEEP), step(WINDOWS, bases=12, periods=24))
-    assert runner.validate_pipeline_spec(late) == [
+    assert validate_pipeline_spec(late) == [
         "step 1 ('Sleep'): day_window (12, 24) has no matching GetDayWindowIndices step; "
         "step 2 makes it but runs after this step: move step 2 before step 1"
     ]
     no_window = spec(step(CWA), step(WINDOWS, bases=12, periods=24), step(SLEEP, day_window=None))
-    assert runner.validate_pipeline_spec(no_window)[0].startswith(
+    assert validate_pipeline_spec(no_window)[0].startswith(
         "step 2 ('Sleep'): day_window is null, but Sleep needs a day window"
     )
     good = spec(
@@ -258,7 +270,7 @@ def test_sleep_needs_a_preceding_matching_day_window():
         step(SLEEP_CORRECTED, day_window=[12, 24]),
         step(ACTIVITY),
     )
-    assert runner.validate_pipeline_spec(good) == []
+    assert validate_pipeline_spec(good) == []
     errors = config_errors(spec(step(CWA), step(SLEEP)))
     assert any("step 1 ('Sleep'): day_window (12, 24) has no matching GetDayWindowIndices step" in e for e in errors)
 
@@ -276,12 +288,12 @@ def test_skdh_activity_with_a_missing_window_silently_uses_the_whole_file(sample
 
 def test_activity_window_mismatch_is_rejected_only_when_days_are_windowed():
     mismatch = spec(step(CWA), step(WINDOWS, bases=12, periods=24), step(ACTIVITY))
-    assert runner.validate_pipeline_spec(mismatch) == [
+    assert validate_pipeline_spec(mismatch) == [
         "step 2 ('ActivityLevelClassification'): day_window (0, 24) has no matching GetDayWindowIndices step "
         "(windows made before it: (12, 24)); add one with bases=0, periods=24, or set day_window to a window made "
         "before it; without it SKDH silently takes the whole recording as one day"
     ]
-    assert runner.validate_pipeline_spec(spec(step(CWA), step(ACTIVITY))) == []  # no windowing asked for
+    assert validate_pipeline_spec(spec(step(CWA), step(ACTIVITY))) == []  # no windowing asked for
 
 
 # ------------------------------------------------------------ GaitLumbar needs gait bouts
@@ -294,19 +306,19 @@ def test_skdh_gait_without_bouts_makes_one_bout_of_a_wrist_recording(samples):
 
 
 def test_gait_needs_predicted_gait_bouts_before_it():
-    assert runner.validate_pipeline_spec(spec(step(CWA), step(GAIT))) == [
+    assert validate_pipeline_spec(spec(step(CWA), step(GAIT))) == [
         "step 1 ('GaitLumbar'): no PredictGaitLumbarLgbm step before it, so SKDH would take the whole recording as "
         "one gait bout (on wrist or free-living data, meaningless strides); add a PredictGaitLumbarLgbm step "
         "(package skdh, module context.gait_classification) before it"
     ]
-    assert len(runner.validate_pipeline_spec(spec(step(CWA), step(GAIT), step(PREDICT_GAIT)))) == 1
-    assert runner.validate_pipeline_spec(spec(step(CWA), step(PREDICT_GAIT), step(GAIT))) == []
-    assert runner.validate_pipeline_spec(runner.GAIT_PIPELINE_SPEC) == []
+    assert len(validate_pipeline_spec(spec(step(CWA), step(GAIT), step(PREDICT_GAIT)))) == 1
+    assert validate_pipeline_spec(spec(step(CWA), step(PREDICT_GAIT), step(GAIT))) == []
+    assert validate_pipeline_spec(GAIT_PIPELINE_SPEC) == []
 
 
 def test_order_is_checked_only_once_every_step_is_valid():
     """An unknown parameter on the window step must not also blame Sleep for a missing window."""
     bad = spec(step(CWA), step(WINDOWS, bases=12, period=24), step(SLEEP))
-    assert runner.validate_pipeline_spec(bad) == [
+    assert validate_pipeline_spec(bad) == [
         "step 1 ('GetDayWindowIndices'): unknown parameter 'period' (known: bases, periods)"
     ]

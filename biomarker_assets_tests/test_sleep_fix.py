@@ -13,6 +13,7 @@ import skdh.sleep.sleep as skdh_sleep_module
 from skdh.sleep import Sleep
 from skdh.sleep.sleep_classification import compute_sleep_predictions
 
+from biomarker_assets.lib.skdh.pipeline import step_parameters
 from biomarker_assets.skdh_processes.sleep import (
     SLEEP_FIX_NOTE,
     SleepCorrected,
@@ -98,7 +99,7 @@ def test_sleep_corrected_uses_the_corrected_function_without_patching_skdh():
     assert inner.__code__ is Sleep.predict.__wrapped__.__code__  # SKDH's own body
     assert skdh_sleep_module.compute_sleep_predictions is compute_sleep_predictions
     assert Sleep.predict.__wrapped__.__globals__["compute_sleep_predictions"] is (compute_sleep_predictions)
-    assert SleepCorrected()._kw == Sleep()._kw  # same parameters, same provenance shape
+    assert step_parameters(SleepCorrected()) == step_parameters(Sleep())  # same parameters, same provenance shape
 
 
 def test_fix_note_is_one_line():

@@ -122,7 +122,7 @@ def test_spec_is_what_skdh_pipeline_save_writes(tmp_path):
 
     loaded = skdh.Pipeline()
     loaded.load(yaml_str=yaml.dump(WRIST_PIPELINE_SPEC), process_raise=True)
-    assert [type(s).__name__ for s in loaded._steps] == [s["process"] for s in WRIST_PIPELINE_SPEC["Steps"]]
+    assert [type(s).__name__ for s in loaded] == [s["process"] for s in WRIST_PIPELINE_SPEC["Steps"]]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
 from biomarker_assets.resources.events_queue import EventsQueue
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Notifier
+from biomarker_assets.resources.processing_options import ProcessingOptions
 from biomarker_assets.resources.study_store import StudyStore
 
 R = TypeVar("R", bound=dg.ConfigurableResource)
@@ -29,8 +30,11 @@ def from_env(resource: type[R], **variables: str) -> R:
     fields: dict[str, Any] = {}
     for field, variable in variables.items():
         if variable in os.environ:
-            is_int = resource.model_fields[field].annotation is int
-            fields[field] = dg.EnvVar.int(variable) if is_int else dg.EnvVar(variable)
+            annotation = resource.model_fields[field].annotation
+            if annotation is bool:  # Dagster has no boolean EnvVar: read when the definitions load
+                fields[field] = os.environ[variable].strip().lower() not in ("0", "false", "no", "")
+            else:
+                fields[field] = dg.EnvVar.int(variable) if annotation is int else dg.EnvVar(variable)
     return resource(**fields)
 
 
@@ -60,6 +64,10 @@ def discovery_tuning() -> DiscoveryTuning:
     )
 
 
+def processing_options() -> ProcessingOptions:
+    return from_env(ProcessingOptions, image="BIOMARKER_IMAGE", embed_plots="BIOMARKER_EMBED_PLOTS")
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
@@ -69,5 +77,6 @@ def resources() -> dg.Definitions:
             "metadata_table": metadata_table(),
             "events_queue": events_queue(),
             "discovery_tuning": discovery_tuning(),
+            "processing_options": processing_options(),
         }
     )

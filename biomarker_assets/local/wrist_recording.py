@@ -65,7 +65,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.signal import butter, lfilter, sosfilt
-from skdh import __version__ as _SKDH_VERSION
+
+from biomarker_assets.lib.skdh.version import SKDH_VERSION as _SKDH_VERSION
 
 __all__ = [
     "DAY_PLAN",

@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dagster as dg
+from tabulate import tabulate
 
 from biomarker_assets.defs.partitions import data_files, metadata_files
+from biomarker_assets.lib.biomarkers.kinds import STATUS_COLUMNS
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 
-HEADLINE_COLUMNS = {
-    "wear_hours": "wear h",
-    "total_sleep_time_min": "sleep min",
-    "mvpa_min": "MVPA min",
-    "gait_speed_m_s": "gait m/s",
-}
+#: headline key -> column label, one or more per biomarker kind (declared in lib/biomarkers/kinds.py)
+HEADLINE_COLUMNS = STATUS_COLUMNS
 
 
 @dataclass
@@ -53,7 +51,7 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
         (metadata_files, "metadata", "subject_metadata"),
         (data_files, "data", "file_biomarkers"),
     ):
-        for partition in instance.get_dynamic_partitions(partitions_def.name):
+        for partition in instance.get_dynamic_partitions(str(partitions_def.name)):
             study, key = parse_file_partition_key(partition)
             row = FileStatus(study, key, kind, "not run")
             record = latest_outcome(instance, dg.AssetKey(asset), partition)
@@ -64,26 +62,38 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
                 row.reason = str(meta.get("reason", ""))
                 row.subject = str(meta.get("subject", ""))
                 row.results = str(meta.get("results", meta.get("source", "")) if record.asset_materialization else "")
-                row.biomarkers = {k.split("/", 1)[1]: float(v) for k, v in meta.items() if k.startswith("biomarker/")}
+                row.biomarkers = {
+                    k.split("/", 1)[1]: float(v)  # type: ignore[arg-type]  # numbers, written by the asset
+                    for k, v in meta.items()
+                    if k.startswith("biomarker/")
+                }
                 if kind == "metadata" and record.asset_materialization:
-                    row.reason = f"{meta.get('subjects_written')} subjects, {meta.get('rows_rejected')} rows rejected, {meta.get('values_unreadable')} values unreadable"
+                    row.reason = (
+                        f"{meta.get('subjects_written')} subjects, {meta.get('rows_rejected')} rows rejected, "
+                        f"{meta.get('values_unreadable')} values unreadable"
+                    )
             rows.append(row)
     return rows
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Rows as a Markdown table, for materialization metadata in the UI."""
+    """Rows as a Markdown table, for materialization metadata in the UI (a ``|`` in a value becomes ``/``)."""
     if not rows:
         return "none"
     headers = list(dict.fromkeys(key for row in rows for key in row))
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(r.get(h, "")).replace("|", "/") for h in headers) + " |" for r in rows]
-    return "\n".join(lines)
+    cells = [[str(r.get(h, "")).replace("|", "/") for h in headers] for r in rows]
+    return tabulate(cells, headers, tablefmt="github", disable_numparse=True)
 
 
 def format_table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    """Plain-text columns for the demo's terminal output.
+
+    Not ``tabulate``: its "simple" format pads every column two characters wider than its
+    header (a module-global ``MIN_PADDING`` that only the "pretty" format turns off), which
+    would change the demo's printed tables.
+    """
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 

@@ -1,6 +1,6 @@
 """SKDH processes that the project adds, usable in pipeline specs as package ``biomarker_assets``.
 
-``skdh_runner`` builds steps of package ``biomarker_assets`` only through
+``lib.skdh.allowlist`` resolves steps of package ``biomarker_assets`` only through
 ``PROJECT_PROCESSES`` (never by importing a module named in a spec), so a process
 is usable in a spec once it is listed here.
 """

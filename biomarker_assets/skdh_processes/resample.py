@@ -121,19 +121,20 @@ class Resample(BaseProcess):
         filtered = [k for k in signal_keys if k in _INERTIAL_KEYS]
         plain = [k for k in signal_keys if k not in _INERTIAL_KEYS]
         time_rs, data_rs, indices_rs = self._resample(time, filtered, kwargs, clipped, self.aa_filter)
-        resampled = dict(zip(filtered, data_rs))
+        resampled = dict(zip(filtered, data_rs, strict=True))
         if plain:
             _, plain_rs, _ = self._resample(time, plain, kwargs, (), False)
-            resampled.update(zip(plain, plain_rs))
+            resampled.update(zip(plain, plain_rs, strict=True))
 
         results = {self._time: time_rs, "fs": self.goal_fs}
         results.update((k, resampled[k]) for k in signal_keys)
 
         new_days = dict(days) if isinstance(days, dict) else None
-        for (key, day_key), original, mapped in zip(index_slots, index_arrays, indices_rs):
+        for (key, day_key), original, mapped in zip(index_slots, index_arrays, indices_rs, strict=True):
             mapped = mapped.copy()
             mapped[original >= n] = time_rs.size
             if key == _DAY_KEY:
+                assert new_days is not None  # day slots come from a day_ends dict
                 new_days[day_key] = mapped
             else:
                 results[key] = mapped

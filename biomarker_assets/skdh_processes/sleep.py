@@ -89,7 +89,7 @@ def compute_sleep_predictions_corrected(act_index, sf=0.243, rescore=True):
         is_sleep = values[1:-1].astype(bool)
         # runs alternate, so a sleep middle run has wake runs on both sides
         hit = is_sleep & (middle <= 6) & (before >= 10) & (after >= 10)
-        for start, dur in zip(starts[1:-1][hit], middle[hit]):
+        for start, dur in zip(starts[1:-1][hit], middle[hit], strict=True):
             predictions[start : start + dur] = 0
 
     return predictions

@@ -7,9 +7,10 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 
 from biomarker_assets import __version__
+from biomarker_assets.defs.biomarkers.checks import check_result, check_specs
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.partitions import data_files
-from biomarker_assets.lib.biomarkers import quality
+from biomarker_assets.lib.biomarkers.kinds import evaluate_qc
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.processing import (
     ProcessingError,
@@ -17,14 +18,16 @@ from biomarker_assets.lib.biomarkers.processing import (
     process_local_file,
     results_prefix,
 )
+from biomarker_assets.lib.biomarkers.quality import failed
 from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
-from biomarker_assets.lib.skdh.runner import SKDH_VERSION
+from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.platform.study_files import resolve_file
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
+from biomarker_assets.resources.processing_options import ProcessingOptions
 from biomarker_assets.resources.study_store import StudyStore
 
 raw_data_file = dg.AssetSpec(
@@ -51,7 +54,7 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
     )
 
 
-def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+def previous_status(context: dg.AssetExecutionContext) -> tuple[str | None, str | None] | None:
     """(status, reason) of this partition's latest outcome, so repeated outcomes are not re-notified."""
     latest = latest_outcome(context.instance, context.asset_key, context.partition_key)
     if latest is None or latest.asset_observation is None:
@@ -77,7 +80,7 @@ def previous_status(context: dg.AssetExecutionContext) -> tuple[str, str] | None
             skippable=True,
         )
     ],
-    check_specs=quality.check_specs("file_biomarkers"),
+    check_specs=check_specs("file_biomarkers"),
     can_subset=True,
 )
 def file_biomarkers(
@@ -85,10 +88,11 @@ def file_biomarkers(
     study_store: StudyStore,
     metadata_table: MetadataTable,
     notifier: Notifier,
+    processing_options: ProcessingOptions,
 ):
     """SKDH biomarkers for one file, uploaded with a provenance record; waits while requirements are unmet."""
     try:
-        yield from _process_data_file(context, study_store, metadata_table, notifier)
+        yield from _process_data_file(context, study_store, metadata_table, notifier, processing_options)
     except dg.Failure as exc:
         _status(context, STATUS_FAILED, exc.description or str(exc))
         raise
@@ -100,10 +104,10 @@ def file_biomarkers(
         raise
 
 
-def _process_data_file(context, study_store, metadata_table, notifier):
+def _process_data_file(context, study_store, metadata_table, notifier, options: ProcessingOptions):
     file = resolve_file(context.partition_key, "data", study_store, notifier)
     config = file.loaded.config
-    pipeline_name = file.match.rule.pipeline
+    pipeline_name = file.match.rule.pipeline  # type: ignore[union-attr]  # "data" resolves to data rules only
     pipeline_cfg = config.pipelines[pipeline_name]
 
     check = check_logistics(config, file.key)
@@ -144,6 +148,8 @@ def _process_data_file(context, study_store, metadata_table, notifier):
                 partition_key=context.partition_key,
                 run_id=context.run_id,
                 file_fields=check.fields,
+                image=options.image,
+                embed_plots=options.embed_plots,
             )
         except ProcessingError as exc:
             notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)
@@ -160,8 +166,8 @@ def _process_data_file(context, study_store, metadata_table, notifier):
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
     version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
-    checks = quality.evaluate(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
-    failing = quality.failed(checks)
+    checks = evaluate_qc(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
+    failing = failed(checks)
     if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
         notifier.send(
             Kind.QC_FAILED,
@@ -200,7 +206,9 @@ def _process_data_file(context, study_store, metadata_table, notifier):
         },
         data_version=dg.DataVersion(version),
         check_results=[
-            c for c in checks if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
+            check_result(c)
+            for c in checks
+            if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
         ],
     )
 

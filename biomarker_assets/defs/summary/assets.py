@@ -54,10 +54,11 @@ def _changed_files(instance: dg.DagsterInstance, study: str, after: int) -> tupl
         )
         for record in page.records:
             newest = max(newest, record.storage_id)
+            materialization = record.asset_materialization
             if record.partition_key and parse_file_partition_key(record.partition_key).study == study:
-                results = record.asset_materialization.metadata.get("results")
+                results = materialization.metadata.get("results") if materialization else None
                 if results is not None:
-                    latest[parse_file_partition_key(record.partition_key).key] = results.value
+                    latest[parse_file_partition_key(record.partition_key).key] = str(results.value)
         if not page.has_more:
             return latest, newest
         cursor = page.cursor
@@ -92,7 +93,7 @@ def study_summary(
     if table is not None:
         keep = pc.invert(pc.is_in(table["file_key"], value_set=pa.array(sorted(changed), pa.string())))
         parts.append(table.filter(keep).select(SUMMARY_SCHEMA.names))
-    for file_key, results_uri in sorted(changed.items()):
+    for _file_key, results_uri in sorted(changed.items()):
         rows_bucket, rows_prefix = results_uri.removeprefix("s3://").split("/", 1)
         rows = _read_parquet(rows_bucket, rows_prefix + SUMMARY_ROWS_FILE)
         if rows is None:

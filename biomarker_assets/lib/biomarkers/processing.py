@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from biomarker_assets import __version__
+from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE, overview_pngs
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
@@ -25,13 +25,14 @@ from biomarker_assets.lib.provenance import (
     sha256_file,
     utc_now,
 )
-from biomarker_assets.lib.skdh import runner as skdh_runner
+from biomarker_assets.lib.skdh.digest import pipeline_digest
+from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
 from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
-from biomarker_assets.resources.aws import aws_client
-from biomarker_assets.resources.study_store import object_bytes
-from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+
+# SKDH (and SciPy, LightGBM, Matplotlib behind it) is imported inside the functions that run
+# it: this module is imported by the code location, which must load without them.
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class ProcessingResult:
 
 def results_folder(pipeline_name: str, pipeline_version: str, spec: dict) -> str:
     """Results of different pipeline versions never overwrite each other."""
-    return f"{pipeline_name}/{pipeline_version}-{skdh_runner.pipeline_digest(spec)[:12]}"
+    return f"{pipeline_name}/{pipeline_version}-{pipeline_digest(spec)[:12]}"
 
 
 def results_prefix(config: StudyConfig, pipeline_name: str, key: str) -> str:
@@ -63,8 +64,23 @@ def results_prefix(config: StudyConfig, pipeline_name: str, key: str) -> str:
     return f"{config.results_prefix}{results_folder(pipeline_name, pipeline.version, pipeline.skdh)}/{key}/"
 
 
-def mark_input_removed(config: StudyConfig, pipeline_name: str, key: str) -> str | None:
-    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI."""
+class ResultStore(Protocol):
+    """What :func:`mark_input_removed` writes through (the ``StudyStore`` resource)."""
+
+    def put_bytes(self, data: bytes, bucket: str, key: str, content_type: str) -> None: ...
+
+
+def mark_input_removed(
+    config: StudyConfig, pipeline_name: str, key: str, store: ResultStore | None = None
+) -> str | None:
+    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI.
+
+    ``store`` is the ``StudyStore`` resource of the caller; without one, a default-configured one
+    (callers that do not pass theirs yet).
+    """
+    # Imported here: lib stays importable without the resources (and Dagster) behind them.
+    from biomarker_assets.resources.study_store import StudyStore, object_bytes
+
     record_key = results_prefix(config, pipeline_name, key) + PROVENANCE_FILE
     body = object_bytes(config.output_bucket, record_key)
     if body is None:
@@ -72,13 +88,16 @@ def mark_input_removed(config: StudyConfig, pipeline_name: str, key: str) -> str
     record = ProvenanceRecord.model_validate_json(body)
     if record.input_removed_at is None:
         record.input_removed_at = utc_now()
-        aws_client("s3").put_object(
-            Bucket=config.output_bucket, Key=record_key, Body=record.to_json().encode(), ContentType="application/json"
+        (store or StudyStore()).put_bytes(
+            record.to_json().encode(), config.output_bucket, record_key, "application/json"
         )
     return f"s3://{config.output_bucket}/{record_key}"
 
 
 def project_processes(spec: dict) -> list[str]:
+    """``module.Process: note`` of each project process in ``spec``, for provenance."""
+    from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+
     notes = []
     for step in spec.get("Steps", []):
         if step.get("package") == "biomarker_assets":
@@ -99,32 +118,42 @@ def process_local_file(
     partition_key: str | None = None,
     run_id: str | None = None,
     file_fields: dict[str, str] | None = None,
+    image: str = "local",
+    embed_plots: bool = True,
 ) -> ProcessingResult:
+    """Run the study's pipeline on ``path`` and write results, summary rows, plot and provenance to ``out_dir``.
+
+    ``image`` is recorded in provenance (the container image the run used); ``embed_plots``
+    also renders a small thumbnail for the materialization page. Both come from the
+    ``processing_options`` resource in the code location.
+    """
+    from biomarker_assets.lib.skdh.execution import run_pipeline
+    from biomarker_assets.lib.skdh.pipeline import load_pipeline
+    from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
+
     pipeline_cfg = loaded.config.pipelines[pipeline_name]
     started = utc_now()
     if input_record is None:
         input_record = InputRecord(
             uri=path.resolve().as_uri(), key=path.name, size=path.stat().st_size, sha256=sha256_file(path)
         )
-    pipeline = skdh_runner.load_pipeline(pipeline_cfg.skdh)
+    pipeline = load_pipeline(pipeline_cfg.skdh)
     log.info("running SKDH pipeline %s %s on %s", pipeline_name, pipeline_cfg.version, input_record.uri)
     skdh_warnings: list[str] = []
     try:
         signal: dict[str, Any] = {}
-        results = skdh_runner.run_pipeline(
-            pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs
-        )
+        results = run_pipeline(pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs)
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
         raise ProcessingError(
             f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}"
         ) from exc
-    tables = skdh_runner.results_to_tables(results)
+    tables = results_to_tables(results)
     if not tables:
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} produced no results for {input_record.uri}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = skdh_runner.write_results(tables, out_dir)
-    headline = skdh_runner.headline_biomarkers(results)
-    pipeline_digest = skdh_runner.pipeline_digest(pipeline_cfg.skdh)
+    files = write_results(tables, out_dir)
+    headline = headline_biomarkers(results)
+    digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {
         "study": loaded.config.study,
         "subject": (file_fields or {}).get("subject"),
@@ -132,14 +161,10 @@ def process_local_file(
         "file_fields": json.dumps(file_fields or {}, sort_keys=True),
         "pipeline": pipeline_name,
         "pipeline_version": pipeline_cfg.version,
-        "pipeline_digest": pipeline_digest,
-        "skdh_version": skdh_runner.SKDH_VERSION,
+        "pipeline_digest": digest,
+        "skdh_version": SKDH_VERSION,
     }
-    files += skdh_runner.write_results(
-        {SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir
-    )
-    # Bridge until the processing_options resource (branch h1-skdh) passes these in; read per call, not at import.
-    embed_plots = os.environ.get("BIOMARKER_EMBED_PLOTS", "1") not in ("0", "false", "no")
+    files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
     thumbnail = None
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
@@ -172,12 +197,12 @@ def process_local_file(
         subject={**inputs},
         code=CodeRecord(
             project_version=__version__,
-            skdh_version=skdh_runner.SKDH_VERSION,
+            skdh_version=SKDH_VERSION,
             pipeline_name=pipeline_name,
             pipeline_version=pipeline_cfg.version,
-            pipeline_digest=pipeline_digest,
+            pipeline_digest=digest,
             project_processes=project_processes(pipeline_cfg.skdh),
-            image=os.environ.get("BIOMARKER_IMAGE", "local"),
+            image=image,
             dagster_run_id=run_id,
         ),
         outputs=[OutputRecord(uri=f.name, sha256=sha256_file(f), size=f.stat().st_size) for f in files],
@@ -196,8 +221,8 @@ def data_version(input_record: InputRecord, config_digest: str, spec: dict, subj
             input_record.etag or input_record.sha256,
             input_record.version_id,
             config_digest,
-            skdh_runner.pipeline_digest(spec),
-            skdh_runner.SKDH_VERSION,
+            pipeline_digest(spec),
+            SKDH_VERSION,
             __version__,
             subject_inputs,
         ],

@@ -1,66 +1,79 @@
-"""Per-file QC as Dagster asset checks: wear time, sampling rate, no empty result."""
+"""Per-file QC, as plain outcomes: the Dagster asset checks (defs/biomarkers/checks.py) report them.
+
+Checks that belong to one biomarker kind (wear time) are declared with that kind in
+``kinds.py``; the ones here hold for every pipeline.
+"""
 
 from __future__ import annotations
 
-import dagster as dg
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from biomarker_assets.lib.study_config.schema import QualityChecks
 
-CHECKS = {
-    "min_wear_time": "Worn hours at least the pipeline's qc.min_wear_hours.",
-    "sampling_rate": "Sampling rate within qc.fs_tolerance of qc.expected_fs.",
-    "results_not_empty": "Every SKDH step that returned results returned at least one row.",
-}
+
+@dataclass(frozen=True)
+class QcInputs:
+    """What a check may look at: the pipeline's QC settings and what processing the file gave."""
+
+    qc: QualityChecks
+    headline: Mapping[str, Any]
+    fs: float | None
+    empty_tables: list[str]
 
 
-def check_specs(asset_key: str) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(name, asset=asset_key, description=text) for name, text in CHECKS.items()]
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's result; ``warn`` marks a failure as a warning (Dagster severity WARN) instead of an error."""
+
+    check_name: str
+    passed: bool
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warn: bool = False
 
 
-def evaluate(qc: QualityChecks, headline: dict, fs: float | None, empty_tables: list[str]) -> list[dg.AssetCheckResult]:
-    wear = headline.get("wear_hours")
-    if qc.min_wear_hours is None:
-        wear_check = dg.AssetCheckResult(
-            check_name="min_wear_time", passed=True, metadata={"wear_hours": wear, "threshold": "not configured"}
-        )
-    elif wear is None:
-        wear_check = dg.AssetCheckResult(
-            check_name="min_wear_time",
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="qc.min_wear_hours is set but the pipeline computes no wear time",
-            metadata={"threshold_hours": qc.min_wear_hours},
-        )
-    else:
-        wear_check = dg.AssetCheckResult(
-            check_name="min_wear_time",
-            passed=wear >= qc.min_wear_hours,
-            description=f"{wear:.2f} h worn (minimum {qc.min_wear_hours} h)",
-            metadata={"wear_hours": float(wear), "threshold_hours": qc.min_wear_hours},
-        )
+@dataclass(frozen=True)
+class QcCheck:
+    name: str
+    description: str
+    evaluate: Callable[[QcInputs], CheckOutcome]
+
+
+def sampling_rate(x: QcInputs) -> CheckOutcome:
+    qc, fs = x.qc, x.fs
     if qc.expected_fs is None or fs is None:
-        fs_check = dg.AssetCheckResult(
-            check_name="sampling_rate",
+        return CheckOutcome(
+            "sampling_rate",
             passed=qc.expected_fs is None,
             description="no expected rate configured" if qc.expected_fs is None else "the reader reported no rate",
             metadata={"fs": fs, "expected_fs": qc.expected_fs},
         )
-    else:
-        error = abs(fs - qc.expected_fs) / qc.expected_fs
-        fs_check = dg.AssetCheckResult(
-            check_name="sampling_rate",
-            passed=error <= qc.fs_tolerance,
-            description=f"{fs:.3f} Hz (expected {qc.expected_fs} Hz ± {qc.fs_tolerance:.0%})",
-            metadata={"fs": fs, "expected_fs": qc.expected_fs, "relative_error": error},
-        )
-    empty_check = dg.AssetCheckResult(
-        check_name="results_not_empty",
-        passed=not empty_tables,
-        description=f"empty: {', '.join(empty_tables)}" if empty_tables else "every result has rows",
-        metadata={"empty_tables": ", ".join(empty_tables)},
+    error = abs(fs - qc.expected_fs) / qc.expected_fs
+    return CheckOutcome(
+        "sampling_rate",
+        passed=error <= qc.fs_tolerance,
+        description=f"{fs:.3f} Hz (expected {qc.expected_fs} Hz ± {qc.fs_tolerance:.0%})",
+        metadata={"fs": fs, "expected_fs": qc.expected_fs, "relative_error": error},
     )
-    return [wear_check, fs_check, empty_check]
 
 
-def failed(results: list[dg.AssetCheckResult]) -> list[str]:
-    return [r.check_name for r in results if not r.passed]
+def results_not_empty(x: QcInputs) -> CheckOutcome:
+    empty = x.empty_tables
+    return CheckOutcome(
+        "results_not_empty",
+        passed=not empty,
+        description=f"empty: {', '.join(empty)}" if empty else "every result has rows",
+        metadata={"empty_tables": ", ".join(empty)},
+    )
+
+
+GENERAL_CHECKS: tuple[QcCheck, ...] = (
+    QcCheck("sampling_rate", "Sampling rate within qc.fs_tolerance of qc.expected_fs.", sampling_rate),
+    QcCheck("results_not_empty", "Every SKDH step that returned results returned at least one row.", results_not_empty),
+)
+
+
+def failed(outcomes: list[CheckOutcome]) -> list[str]:
+    return [o.check_name for o in outcomes if not o.passed]

@@ -114,7 +114,7 @@ class PipelineConfig(_Strict):
     @field_validator("skdh")
     @classmethod
     def _safe_pipeline(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from biomarker_assets.lib.skdh.runner import validate_pipeline_spec
+        from biomarker_assets.lib.skdh.validation import validate_pipeline_spec
 
         problems = validate_pipeline_spec(value)
         if problems:

@@ -10,49 +10,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from biomarker_assets.lib.biomarkers.kinds import DAY_COLUMNS, GAIT_BOUT, GAIT_BOUT_MEANS, GAIT_SPEED, KINDS
+
 SUMMARY_ROWS_FILE = "summary_rows.parquet"
 
+#: what identifies the file a row comes from (every row of it repeats them), then the row's day
+_IDENTITY_COLUMNS = [
+    ("row_type", pa.string()),  # "day" or "gait_bout"
+    ("study", pa.string()),
+    ("subject", pa.string()),
+    ("file_key", pa.string()),
+    ("file_fields", pa.string()),  # JSON of the file-name fields (visit, location, ...)
+    ("pipeline", pa.string()),
+    ("pipeline_version", pa.string()),
+    ("pipeline_digest", pa.string()),
+    ("skdh_version", pa.string()),
+    ("date", pa.string()),
+    ("day_n", pa.int64()),
+]
+
+# then each biomarker kind's columns (lib/biomarkers/kinds.py), in kind order
 SUMMARY_SCHEMA = pa.schema(
     [
-        ("row_type", pa.string()),  # "day" or "gait_bout"
-        ("study", pa.string()),
-        ("subject", pa.string()),
-        ("file_key", pa.string()),
-        ("file_fields", pa.string()),  # JSON of the file-name fields (visit, location, ...)
-        ("pipeline", pa.string()),
-        ("pipeline_version", pa.string()),
-        ("pipeline_digest", pa.string()),
-        ("skdh_version", pa.string()),
-        ("date", pa.string()),
-        ("day_n", pa.int64()),
-        ("wear_hours", pa.float64()),
-        ("total_sleep_time_min", pa.float64()),
-        ("sleep_opportunity_min", pa.float64()),
-        ("sleep_onset_latency_min", pa.float64()),
-        ("wake_after_sleep_onset_min", pa.float64()),
-        ("mvpa_min", pa.float64()),
-        ("light_min", pa.float64()),
-        ("sedentary_min", pa.float64()),
-        ("gait_bout_n", pa.int64()),
-        ("gait_bout_duration_s", pa.float64()),
-        ("gait_strides", pa.int64()),
-        ("gait_speed_m_s", pa.float64()),
-        ("cadence_steps_min", pa.float64()),
-        ("stride_length_m", pa.float64()),
+        *_IDENTITY_COLUMNS,
+        *((name, pa.type_for_alias(type_name)) for kind in KINDS for name, type_name in kind.summary_columns),
     ]
 )
-
-# SKDH endpoint -> summary column, for day-level steps (Activity, Sleep).
-DAY_COLUMNS = {
-    "N wear hours": "wear_hours",
-    "total sleep time": "total_sleep_time_min",
-    "TSO Duration": "sleep_opportunity_min",
-    "sleep onset latency": "sleep_onset_latency_min",
-    "wake after sleep onset": "wake_after_sleep_onset_min",
-    "wake MVPA 5s epoch [min]": "mvpa_min",
-    "wake light 5s epoch [min]": "light_min",
-    "wake sed 5s epoch [min]": "sedentary_min",
-}
 
 
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
@@ -60,7 +43,7 @@ def _floats(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _is_gait(table: pa.Table) -> bool:
-    return {"Bout N", "gait speed"} <= set(table.column_names)
+    return {GAIT_BOUT, GAIT_SPEED} <= set(table.column_names)
 
 
 def day_rows(tables: dict[str, pa.Table]) -> dict[int, dict]:
@@ -85,39 +68,33 @@ def day_rows(tables: dict[str, pa.Table]) -> dict[int, dict]:
     return days
 
 
+def _bout_mean(column: np.ndarray | None, mask: np.ndarray) -> float | None:
+    """Mean over one bout's strides, NaNs skipped; None when the step has no such column or no value."""
+    if column is None or np.all(np.isnan(column[mask])):
+        return None
+    return float(np.nanmean(column[mask]))
+
+
 def gait_bout_rows(tables: dict[str, pa.Table]) -> list[dict]:
+    """One row per (day, gait bout) of each GaitLumbar table, with bout means of its per-stride columns."""
     rows = []
     for table in tables.values():
         if not _is_gait(table):
             continue
         day = _floats(table["Day N"]) if "Day N" in table.column_names else np.ones(table.num_rows)
-        bout = _floats(table["Bout N"])
+        bout = _floats(table[GAIT_BOUT])
         dates = table["Date"].to_pylist() if "Date" in table.column_names else [None] * table.num_rows
-        columns = {
-            name: _floats(table[name])
-            for name in ("gait speed", "cadence", "stride length", "Bout Duration")
-            if name in table.column_names
-        }
-        for d, b in sorted({(d, b) for d, b in zip(day, bout) if not (np.isnan(d) or np.isnan(b))}):
+        columns = {name: _floats(table[name]) for name in GAIT_BOUT_MEANS if name in table.column_names}
+        for d, b in sorted({(d, b) for d, b in zip(day, bout, strict=True) if not (np.isnan(d) or np.isnan(b))}):
             mask = (day == d) & (bout == b)
-            first = int(np.argmax(mask))
-
-            def mean(name: str) -> float | None:
-                if name not in columns or np.all(np.isnan(columns[name][mask])):
-                    return None
-                return float(np.nanmean(columns[name][mask]))
-
             rows.append(
                 {
                     "row_type": "gait_bout",
                     "day_n": int(d),
-                    "date": dates[first],
+                    "date": dates[int(np.argmax(mask))],
                     "gait_bout_n": int(b),
                     "gait_strides": int(mask.sum()),
-                    "gait_speed_m_s": mean("gait speed"),
-                    "cadence_steps_min": mean("cadence"),
-                    "stride_length_m": mean("stride length"),
-                    "gait_bout_duration_s": mean("Bout Duration"),
+                    **{column: _bout_mean(columns.get(name), mask) for name, column in GAIT_BOUT_MEANS.items()},
                 }
             )
     return rows
