@@ -18,7 +18,6 @@ from biomarker_assets.platform.run_sizing import (
     RUN_FLOOR_MIB,
     SMALLEST,
     SizedEcsRunLauncher,
-    bytes_per_sample,
     fargate_size,
     mib_per_file_mib,
     retry_size,
@@ -72,7 +71,6 @@ def test_sizes_grow_with_the_file_and_stay_valid():
 def test_formats_are_sized_by_bytes_per_sample():
     """Peak per file MiB is the run's bytes per sample over the format's; today's figures exactly."""
     assert (mib_per_file_mib(".bin"), mib_per_file_mib(".cwa"), mib_per_file_mib(".gt3x")) == (10.5, 29.5, 40.0)
-    assert bytes_per_sample(".gt3x") is None
     assert size_for_file(50 * MIB, "raw/A.CWA") == size_for_file(50 * MIB, "raw/a.cwa")
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from dagster import DagsterRun, DagsterRunStatus
 from dagster_aws.ecs import EcsRunLauncher
 
+from biomarker_assets.lib.skdh.readers import peak_mib_per_file_mib
 from biomarker_assets.platform.dagster_private import PARTITION_NAME_TAG, RETRY_NUMBER_TAG, EngineEventData
 from biomarker_assets.platform.fargate import cheapest
 
@@ -53,9 +54,6 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
 MEASURED_PROCESS_FLOOR = 270_000_000
 # Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
 PEAK_BYTES_PER_SAMPLE = 128
-# Today's sizing, 10.5 (.bin) and 29.5 (.cwa) MiB of peak per MiB of file, as bytes per sample with
-# PEAK_BYTES_PER_SAMPLE (the formats themselves store 12.7 and 4.27): sizes stay exactly as they were.
-_BYTES_PER_SAMPLE: dict[str, float] = {".bin": PEAK_BYTES_PER_SAMPLE / 10.5, ".cwa": PEAK_BYTES_PER_SAMPLE / 29.5}
 UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
 RUN_FLOOR_MIB = 600  # run worker + step process with their imports, no data: 530-585 MiB measured
 HEADROOM = 1.5
@@ -71,19 +69,10 @@ def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
     return {CPU_TAG: str(cpu), MEMORY_TAG: str(memory)}
 
 
-def bytes_per_sample(extension: str) -> float | None:
-    """Bytes a file of this format (``".cwa"``, lower case) stores per sample; None for an unknown format.
-
-    The memory model's one source of format knowledge: the readers registry's
-    ``lib/skdh/readers.bytes_per_sample`` is meant to take it over (one line here).
-    """
-    return _BYTES_PER_SAMPLE.get(extension)
-
-
 def mib_per_file_mib(extension: str) -> float:
-    """Peak MiB of a run per MiB of its file: what the run holds per sample over what the file stores."""
-    per_sample = bytes_per_sample(extension)
-    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_sample is None else PEAK_BYTES_PER_SAMPLE / per_sample
+    """Peak MiB of a run per MiB of its file, from the readers registry (measured per format: .bin 10.5, .cwa 29.5)."""
+    per_mib = peak_mib_per_file_mib(extension)
+    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_mib is None else per_mib
 
 
 def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
