@@ -21,8 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from biomarker_assets.lib.biomarkers.quality import GENERAL_CHECKS, CheckOutcome, QcCheck, QcInputs
 from biomarker_assets.lib.skdh.headlines import first_step_with, floats, nan_stat
 from biomarker_assets.lib.study_config.schema import QualityChecks
@@ -161,6 +159,8 @@ GAIT_BOUT_MEANS = {
 def _gait_headline(results: Mapping[str, Any]) -> Headline:
     """Mean ``gait speed`` over strides (NaNs skipped); strides = GaitLumbar rows; bouts = distinct
     (``Day N``, ``Bout N``)."""
+    import numpy as np  # imported on use: the code location loads without it
+
     found = first_step_with(results, GAIT_SPEED)
     if not found:
         return {}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from biomarker_assets import __version__
 from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
-from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE, overview_pngs
+from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -29,7 +29,6 @@ from biomarker_assets.lib.skdh.digest import pipeline_digest
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
-from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
 
 # SKDH (and SciPy, LightGBM, Matplotlib behind it) is imported inside the functions that run
 # it: this module is imported by the code location, which must load without them.
@@ -127,9 +126,12 @@ def process_local_file(
     also renders a small thumbnail for the materialization page. Both come from the
     ``processing_options`` resource in the code location.
     """
+    # SKDH, NumPy, Arrow and Matplotlib load here, in the process that runs a pipeline, not with the code location
+    from biomarker_assets.lib.biomarkers.overview_plot import overview_pngs
     from biomarker_assets.lib.skdh.execution import run_pipeline
     from biomarker_assets.lib.skdh.pipeline import load_pipeline
     from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
+    from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
 
     pipeline_cfg = loaded.config.pipelines[pipeline_name]
     started = utc_now()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from biomarker_assets.lib.study_config.schema import MetadataFiles
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_ALIASES: dict[str, list[str]] = {
     "subject": [
@@ -146,6 +148,8 @@ RECORD_FIELD = {"height": "height_m", "weight": "weight_kg", "age": "age_years",
 
 
 def read_table(path: Path, fmt: str | None) -> pd.DataFrame:
+    import pandas as pd  # imported on use: the code location loads without it
+
     fmt = fmt or ("xlsx" if path.suffix.lower() in (".xlsx", ".xls") else "csv")
     # strings throughout: ids like 007 must stay 007, and units may sit inside cells
     if fmt == "xlsx":

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def floats(values: Any) -> np.ndarray:
     """``values`` as a flat float array; empty when they are not numbers."""
+    import numpy as np  # imported on use: the code location loads without it
+
     try:
         return np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -23,6 +26,8 @@ def floats(values: Any) -> np.ndarray:
 
 def nan_stat(values: Any, how: Literal["mean", "sum"]) -> float | None:
     """Mean or sum of the finite values; None when there are none."""
+    import numpy as np  # imported on use: the code location loads without it
+
     arr = floats(values)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
