@@ -201,7 +201,10 @@ def standin(aws, tmp_path, monkeypatch):
         yield fargate, network
 
 
-def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exit_code(standin):
+@pytest.mark.integration
+def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exit_code(
+    standin: tuple[FakeFargate, dict[str, str]],
+) -> None:
     fargate, network = standin
     arn = run_child(fargate, network, EXIT="3", FROM_OVERRIDE="yes")
     done = finished(fargate, arn)
@@ -216,7 +219,10 @@ def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exi
     assert task["stoppedReason"] == "Essential container in task exited"
 
 
-def test_stand_in_kills_a_task_over_its_memory_and_stops_on_stop_task(standin):
+@pytest.mark.integration
+def test_stand_in_kills_a_task_over_its_memory_and_stops_on_stop_task(
+    standin: tuple[FakeFargate, dict[str, str]],
+) -> None:
     fargate, network = standin
     hog = run_child(fargate, network, memory=512, HOG_MIB="700", SLEEP="30")
     killed = finished(fargate, hog)
@@ -288,9 +294,8 @@ def stack(moto_url, tmp_path_factory):
             with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
                 yield Stack(instance, fargate, home, env, daemon_task, network)
             for t in fargate.finished:  # what each task used: the basis of run_sizing's floor
-                print(
-                    f"{t.tags.get('dagster/job_name')} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s"
-                )
+                job = t.tags.get("dagster/job_name")
+                print(f"{job} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s")
             # leaving the block stops the daemon and any run still going (SIGTERM, then SIGKILL)
 
 
@@ -321,7 +326,9 @@ def ecs_task(arn: str) -> dict:
     return aws_client("ecs").describe_tasks(cluster=CLUSTER, tasks=[arn], include=["TAGS"])["tasks"][0]
 
 
-def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples: Path) -> None:
     s3 = aws_client("s3")
     s3.upload_file(str(samples / "ax3_sample.cwa"), BUCKET, DATA_KEY)
     partition = file_partition_key(STUDY, DATA_KEY)
@@ -371,7 +378,9 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
     assert {k: configs_run.tags[k] for k in run_sizing.SMALLEST} == run_sizing.SMALLEST
 
 
-def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack):
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack) -> None:
     """512 MiB is too small for a run task: the stand-in kills it as Fargate would (exit 137)."""
     tags = {"dagster/partition": STUDY, "ecs/cpu": "256", "ecs/memory": "512", "test": "oom"}
     env = {k: v for k, v in os.environ.items()}
