@@ -64,6 +64,11 @@ class Stack:
     network: dict[str, str]
 
 
+def partitions_name(partitions: dg.DynamicPartitionsDefinition) -> str:
+    assert partitions.name, partitions  # the project's dynamic partitions are all named
+    return partitions.name
+
+
 def production_instance_yaml(home: Path) -> None:
     """container/dagster.yaml with its polling intervals shortened; nothing else changes."""
     config = yaml.safe_load((REPO / "container" / "dagster.yaml").read_text())
@@ -275,7 +280,7 @@ def stack(moto_url, tmp_path_factory):
         aws_client("s3").create_bucket(Bucket=BUCKET)
         upload_study_config()
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-            instance.add_dynamic_partitions(studies.name, [STUDY])
+            instance.add_dynamic_partitions(partitions_name(studies), [STUDY])
         # The image's ENV: DAGSTER_HOME holds container/dagster.yaml (see Dockerfile).
         platform = {**default_platform_env(), "DAGSTER_HOME": str(home)}
         with FakeFargate(CLUSTER, platform_env=platform, log_dir=home / "task-logs", stop_timeout_s=5) as fargate:
@@ -333,7 +338,9 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
     s3.upload_file(str(samples / "ax3_sample.cwa"), BUCKET, DATA_KEY)
     partition = file_partition_key(STUDY, DATA_KEY)
     wait_for(
-        "the new file's partition", lambda: partition in stack.instance.get_dynamic_partitions(data_files.name), stack
+        "the new file's partition",
+        lambda: partition in stack.instance.get_dynamic_partitions(partitions_name(data_files)),
+        stack,
     )
     run = finished_run(stack, dg.RunsFilter(job_name="process_data_file", tags={"dagster/partition": partition}))
     assert run.status == dg.DagsterRunStatus.SUCCESS, [

@@ -135,7 +135,6 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
     user = _service_user()
     root = _server_root(user)
     data = root / "data"
-    run_as = {"user": user} if user else {}
     port = free_port()
     server = None
     try:
@@ -158,7 +157,7 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
             ],
             check=True,
             capture_output=True,
-            **run_as,
+            user=user,  # None: this process's own
         )
         log = open(root / "postgres.log", "wb")  # noqa: SIM115 - closed with the server
         server = subprocess.Popen(
@@ -179,7 +178,7 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            **run_as,
+            user=user,  # None: this process's own
         )
         _wait_ready(bin_dir, port, server, root / "postgres.log", timeout_s)
         subprocess.run(
