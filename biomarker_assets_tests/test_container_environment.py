@@ -25,36 +25,83 @@ REPO = Path(__file__).resolve().parents[1]
 CONTAINER = REPO / "container"
 
 
+# Run in the image's venv: the installed packages that the project's core dependencies do not
+# reach (extras followed only where a requirement names them), and the ones they need but lack.
+CLOSURE = """
+import json, re
+from importlib.metadata import distributions
+from packaging.requirements import Requirement
+
+def key(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+installed = {key(d.metadata["Name"]): d for d in distributions()}
+seen, todo, missing = set(), [("biomarker-assets", ())], set()
+while todo:
+    name, extras = todo.pop()
+    if (key(name), extras) in seen:
+        continue
+    seen.add((key(name), extras))
+    if key(name) not in installed:
+        missing.add(key(name))
+        continue
+    for spec in installed[key(name)].requires or []:
+        req = Requirement(spec)
+        envs = [{"extra": extra} for extra in extras] or [{"extra": ""}]
+        if req.marker is None or any(req.marker.evaluate(env) for env in envs):
+            todo.append((req.name, tuple(sorted(req.extras))))
+reached = {name for name, _ in seen}
+print(json.dumps({"unreached": sorted(set(installed) - reached - {"pip", "setuptools", "wheel"}),
+                  "missing": sorted(missing)}))
+"""
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pins() -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for line in (CONTAINER / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             name, sep, version = line.partition("==")
             assert sep and version, f"not an exact pin: {line!r}"
-            key = re.sub(r"[-_.]+", "-", name).lower()
+            key = normalized(name)
             assert key not in found, f"{name} pinned twice"
             found[key] = version
     return found
 
 
-def test_pins_satisfy_pyproject_and_skdh_is_the_pinned_release():
+@pytest.mark.unit
+def test_pins_satisfy_pyproject_and_skdh_is_the_pinned_release() -> None:
     locked = pins()
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     for spec in project["dependencies"]:
         requirement = Requirement(spec)
-        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        name = normalized(requirement.name)
         assert name in locked, f"{requirement.name} is a dependency but not pinned in container/requirements.txt"
         assert requirement.specifier.contains(locked[name], prereleases=True), (spec, locked[name])
     assert "scikit-digital-health==0.17.18" in project["dependencies"] and locked["scikit-digital-health"] == "0.17.18"
     assert "biomarker-assets" not in locked  # installed from the source with --no-deps
 
 
+@pytest.mark.unit
+def test_the_local_stand_in_is_an_extra_and_not_in_the_image() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    local = {normalized(Requirement(spec).name) for spec in project["optional-dependencies"]["local"]}
+    assert "moto" in local
+    assert not local & {normalized(Requirement(spec).name) for spec in project["dependencies"]}
+    assert "biomarker-assets[local]" in project["optional-dependencies"]["test"]  # the tests use the stand-in
+    assert not local & set(pins()), "container/requirements.txt pins the local stand-in"
+
+
 def _env_names(node) -> set[str]:
     return {item["Name"] for item in node or [] if isinstance(item, dict) and "Name" in item}
 
 
-def test_stack_task_definitions_set_every_variable_the_instance_reads():
+@pytest.mark.unit
+def test_stack_task_definitions_set_every_variable_the_instance_reads() -> None:
     """The launcher passes no environment with a pre-registered task definition: the stack must."""
 
     class Loader(yaml.SafeLoader):
@@ -84,7 +131,8 @@ def test_stack_task_definitions_set_every_variable_the_instance_reads():
     assert run["Family"] == {"Sub": "biomarker-assets-run-${Environment}"}
 
 
-def test_dockerfile_installs_the_pins_and_the_instance():
+@pytest.mark.unit
+def test_dockerfile_installs_the_pins_and_the_instance() -> None:
     dockerfile = (CONTAINER / "Dockerfile").read_text()
     assert "FROM --platform=linux/amd64 python:3.11" in dockerfile
     assert "pip install -r container/requirements.txt" in dockerfile
@@ -93,8 +141,10 @@ def test_dockerfile_installs_the_pins_and_the_instance():
     assert "ENTRYPOINT []" in dockerfile
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.timeout(900)
-def test_image_environment_builds_and_runs_the_container_command(tmp_path, samples):
+def test_image_environment_builds_and_runs_the_container_command(tmp_path: Path, samples: Path) -> None:
     venv = tmp_path / "image"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
@@ -115,6 +165,11 @@ def test_image_environment_builds_and_runs_the_container_command(tmp_path, sampl
     )
     subprocess.run([*pip, "install", "--no-deps", str(source)], check=True, env=env)
     subprocess.run([*pip, "check"], check=True, env=env)
+    # the pins are exactly what the core dependencies need: nothing of moto's closure, nothing stale
+    closure = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", CLOSURE], check=True, env=env, capture_output=True, text=True
+    )
+    assert json.loads(closure.stdout) == {"unreached": [], "missing": []}, closure.stdout
     checked = subprocess.run(
         [str(venv / "bin" / "python"), str(CONTAINER / "check_environment.py")],
         check=True,

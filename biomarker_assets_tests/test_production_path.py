@@ -66,6 +66,11 @@ class Stack:
     network: dict[str, str]
 
 
+def partitions_name(partitions: dg.DynamicPartitionsDefinition) -> str:
+    assert partitions.name, partitions  # the project's dynamic partitions are all named
+    return partitions.name
+
+
 def production_instance_yaml(home: Path) -> None:
     """container/dagster.yaml with its polling intervals shortened; nothing else changes."""
     config = yaml.safe_load((REPO / "container" / "dagster.yaml").read_text())
@@ -203,7 +208,10 @@ def standin(aws, tmp_path, monkeypatch):
         yield fargate, network
 
 
-def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exit_code(standin):
+@pytest.mark.integration
+def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exit_code(
+    standin: tuple[FakeFargate, dict[str, str]],
+) -> None:
     fargate, network = standin
     arn = run_child(fargate, network, EXIT="3", FROM_OVERRIDE="yes")
     done = finished(fargate, arn)
@@ -218,7 +226,10 @@ def test_stand_in_runs_the_command_with_the_task_environment_and_reports_its_exi
     assert task["stoppedReason"] == "Essential container in task exited"
 
 
-def test_stand_in_kills_a_task_over_its_memory_and_stops_on_stop_task(standin):
+@pytest.mark.integration
+def test_stand_in_kills_a_task_over_its_memory_and_stops_on_stop_task(
+    standin: tuple[FakeFargate, dict[str, str]],
+) -> None:
     fargate, network = standin
     hog = run_child(fargate, network, memory=512, HOG_MIB="700", SLEEP="30")
     killed = finished(fargate, hog)
@@ -271,7 +282,7 @@ def stack(moto_url, tmp_path_factory):
         aws_client("s3").create_bucket(Bucket=BUCKET)
         upload_study_config()
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-            instance.add_dynamic_partitions(studies.name, [STUDY])
+            instance.add_dynamic_partitions(partitions_name(studies), [STUDY])
         # The image's ENV: DAGSTER_HOME holds container/dagster.yaml (see Dockerfile).
         platform = {**default_platform_env(), "DAGSTER_HOME": str(home)}
         with FakeFargate(CLUSTER, platform_env=platform, log_dir=home / "task-logs", stop_timeout_s=5) as fargate:
@@ -290,9 +301,8 @@ def stack(moto_url, tmp_path_factory):
             with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
                 yield Stack(instance, fargate, home, env, daemon_task, network)
             for t in fargate.finished:  # what each task used: the basis of run_sizing's floor
-                print(
-                    f"{t.tags.get('dagster/job_name')} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s"
-                )
+                job = t.tags.get("dagster/job_name")
+                print(f"{job} exit {t.exit_code} peak {t.peak_mib:.0f} MiB in {t.seconds:.1f} s")
             # leaving the block stops the daemon and any run still going (SIGTERM, then SIGKILL)
 
 
@@ -323,12 +333,16 @@ def ecs_task(arn: str) -> dict:
     return aws_client("ecs").describe_tasks(cluster=CLUSTER, tasks=[arn], include=["TAGS"])["tasks"][0]
 
 
-def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples: Path) -> None:
     s3 = aws_client("s3")
     s3.upload_file(str(samples / "ax3_sample.cwa"), BUCKET, DATA_KEY)
     partition = file_partition_key(STUDY, DATA_KEY)
     wait_for(
-        "the new file's partition", lambda: partition in stack.instance.get_dynamic_partitions(data_files.name), stack
+        "the new file's partition",
+        lambda: partition in stack.instance.get_dynamic_partitions(partitions_name(data_files)),
+        stack,
     )
     run = finished_run(stack, dg.RunsFilter(job_name="process_data_file", tags={"dagster/partition": partition}))
     assert run.status == dg.DagsterRunStatus.SUCCESS, [
@@ -373,7 +387,9 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack, samples):
     assert {k: configs_run.tags[k] for k in run_sizing.SMALLEST} == run_sizing.SMALLEST
 
 
-def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack):
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack) -> None:
     """512 MiB is too small for a run task: the stand-in kills it as Fargate would (exit 137)."""
     tags = {"dagster/partition": STUDY, "ecs/cpu": "256", "ecs/memory": "512", "test": "oom"}
     env = {k: v for k, v in os.environ.items()}

@@ -4,10 +4,14 @@ Run by the Dockerfile at build time and by test_container_environment on the sam
 built outside Docker, so both fail the same way.
 """
 
+import importlib.util
 import shutil
 import subprocess
 import sys
 from importlib.metadata import version
+
+# The local AWS stand-in (the `local` extra): the demo's and the tests', never the image's.
+NOT_IN_THE_IMAGE = ("moto", "flask", "docker", "cfnlint")
 
 
 def main() -> int:
@@ -18,7 +22,10 @@ def main() -> int:
     from biomarker_assets.platform.run_sizing import SizedEcsRunLauncher  # the production run launcher
 
     assert skdh.__version__ == version("scikit-digital-health") == "0.17.18", skdh.__version__
-    assert SizedEcsRunLauncher and PostgresRunStorage and biomarker_assets.definitions.defs
+    assert isinstance(SizedEcsRunLauncher, type) and isinstance(PostgresRunStorage, type)
+    assert biomarker_assets.definitions.defs
+    present = [name for name in NOT_IN_THE_IMAGE if importlib.util.find_spec(name) is not None]
+    assert not present, f"the local stand-in's packages are in the image: {present}"
     for command in ("dagster", "dagster-daemon", "dagster-webserver", "biomarker-assets"):
         path = shutil.which(command)
         assert path, f"{command} is not on PATH"

