@@ -33,7 +33,7 @@ from biomarker_assets.platform.fargate import FARGATE_SIZES
 from biomarker_assets.resources.aws import aws_client
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/biomarker-assets:test-1"
-SETTINGS = Path(__file__).resolve().parents[1] / "biomarker_assets" / "settings.py"
+RESOURCE_BINDINGS = Path(__file__).resolve().parents[1] / "biomarker_assets" / "defs" / "resources.py"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
 
@@ -188,7 +188,7 @@ def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
             "IgnorePublicAcls": True,
             "RestrictPublicBuckets": True,
         }, name
-    # the deployment names settings.py reads (its optional tunables keep their defaults)
+    # the deployment names defs/resources.py binds (its optional tunables keep their defaults)
     settings_vars = {
         "BIOMARKER_CONFIG_BUCKET",
         "BIOMARKER_CONFIG_PREFIX",
@@ -196,7 +196,7 @@ def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
         "BIOMARKER_METADATA_TABLE",
         "BIOMARKER_IMAGE",
     }
-    assert settings_vars <= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', SETTINGS.read_text()))
+    assert settings_vars <= set(re.findall(r'="(BIOMARKER_[A-Z_]+)"', RESOURCE_BINDINGS.read_text()))
     task_defs = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::ECS::TaskDefinition"}
     assert set(task_defs) == {"WebserverTaskDefinition", "DaemonTaskDefinition", "RunTaskDefinition"}
     for name, props in task_defs.items():

@@ -31,6 +31,7 @@ from biomarker_assets.defs.partitions import data_files, studies
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
+from biomarker_assets.local.wrist_recording import make_demo_wrist_file
 from biomarker_assets.platform import run_sizing
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -389,9 +390,23 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack) -> None:
-    """512 MiB is too small for a run task: the stand-in kills it as Fargate would (exit 137)."""
-    tags = {"dagster/partition": STUDY, "ecs/cpu": "256", "ecs/memory": "512", "test": "oom"}
+def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack, tmp_path: Path) -> None:
+    """512 MiB is too small for this file's run: the stand-in kills it as Fargate would (exit 137).
+
+    A 6-hour 50 Hz wrist recording peaks at about 600-700 MiB for the whole task (run worker, step
+    process, the recording): over 512, under the 1024 the retry gets. A catalog run no longer serves:
+    since the code location loads without SKDH, it peaks under Fargate's smallest size (512 MiB).
+    """
+    key = "raw/wrist/DM009_V1_wrist.bin"
+    make_demo_wrist_file(tmp_path / "wrist.bin", hours=6.0, fs=50.0, seed=9)
+    aws_client("s3").upload_file(str(tmp_path / "wrist.bin"), BUCKET, key)
+    partition = file_partition_key(STUDY, key)
+    wait_for(
+        "the file's partition",
+        lambda: partition in stack.instance.get_dynamic_partitions(partitions_name(data_files)),
+        stack,
+    )
+    tags = {"dagster/partition": partition, "ecs/cpu": "256", "ecs/memory": "512", "test": "oom"}
     env = {k: v for k, v in os.environ.items()}
     subprocess.run(
         [
@@ -401,7 +416,7 @@ def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: 
             "-w",
             str(REPO / "workspace.yaml"),
             "-j",
-            "catalog_study",
+            "process_data_file",
             "--tags",
             json.dumps(tags),
         ],
@@ -410,7 +425,7 @@ def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: 
         capture_output=True,
         timeout=120,
     )
-    first = finished_run(stack, dg.RunsFilter(tags={"test": "oom"}, job_name="catalog_study"))
+    first = finished_run(stack, dg.RunsFilter(tags={"test": "oom"}, job_name="process_data_file"))
     first = stack.instance.get_runs(dg.RunsFilter(tags={"test": "oom"}), ascending=True, limit=1)[0]
     assert first.status == dg.DagsterRunStatus.FAILURE
     killed = ran(stack, first.tags["ecs/task_arn"])

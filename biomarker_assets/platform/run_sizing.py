@@ -55,7 +55,7 @@ MEASURED_PROCESS_FLOOR = 270_000_000
 # Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
 PEAK_BYTES_PER_SAMPLE = 128
 UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
-RUN_FLOOR_MIB = 600  # run worker + step process with their imports, no data: 530-585 MiB measured
+RUN_FLOOR_MIB = 600  # run worker + step process, no data: 530-585 MiB measured; 436-490 since definitions load no SKDH
 HEADROOM = 1.5
 BIOMARKER_MIN_CPU = 1024  # SKDH runs single-threaded; less than a vCPU only stretches the bill in time
 # Catalog, metadata and config runs: the smallest size their measured peak (530-585 MiB) fits in;
