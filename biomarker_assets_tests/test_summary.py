@@ -48,9 +48,10 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     result, requests, cursor = tick(study_summary_sensor, instance, cursor)
     assert isinstance(result, dg.SkipReason)  # nothing new: no refresh
 
-    from biomarker_assets.defs.summary.assets import _read_parquet
+    from biomarker_assets.lib.summary.study_table import read_parquet
+    from biomarker_assets.resources.study_store import StudyStore
 
-    table = _read_parquet(BUCKET, "results/_summary/study_summary.parquet").to_pylist()
+    table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet")).to_pylist()
     heights = {r["subject"]: r["height_m"] for r in table}
     assert heights == {"DM001": 1.88, "DM002": round(65 * 0.0254, 4), "DM004": round(70 * 0.0254, 4)}
 

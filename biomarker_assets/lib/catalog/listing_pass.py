@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from biomarker_assets.lib.catalog.scanning import (
@@ -31,6 +29,8 @@ from biomarker_assets.lib.catalog.scanning import (
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from biomarker_assets.resources.study_store import StudyStore  # the resource is passed in; lib stays AWS-free
 
 
@@ -55,6 +55,9 @@ class ListingStep:
 
 
 def _in_range(keys: pa.ChunkedArray, prefix: str, after: str | None, until: str | None) -> pa.ChunkedArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     mask = pc.starts_with(keys, pattern=prefix)
     if after is not None:
         mask = pc.and_(mask, pc.greater(keys, pa.scalar(after)))
@@ -64,6 +67,8 @@ def _in_range(keys: pa.ChunkedArray, prefix: str, after: str | None, until: str 
 
 
 def _outside_prefixes(keys: pa.ChunkedArray, prefixes: list[str]) -> pa.ChunkedArray:
+    import pyarrow.compute as pc
+
     inside = pc.starts_with(keys, pattern=prefixes[0])
     for prefix in prefixes[1:]:
         inside = pc.or_(inside, pc.starts_with(keys, pattern=prefix))
@@ -74,6 +79,9 @@ def listing_step(
     loaded: LoadedConfig, store: StudyStore, progress: ListingProgress | None, deadline: float
 ) -> ListingStep:
     """List from where the pass stopped until ``deadline`` (at least one page), diff, update the catalog."""
+    import pyarrow as pa  # on use: the code location loads without Arrow
+    import pyarrow.compute as pc
+
     prefixes = list(loaded.config.prefixes)
     if progress is None or progress.prefixes != prefixes:
         progress = ListingProgress(prefixes=prefixes, started_at=time.time())

@@ -6,6 +6,7 @@ instead of one Dagster query per partition, and it is the table analysts read.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -14,9 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from biomarker_assets.lib.catalog.matching import classify, filename_fields
 from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.partition_keys import file_partition_key
@@ -24,27 +22,35 @@ from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from biomarker_assets.resources.study_store import StudyStore  # the resource is passed in; lib stays AWS-free
 
 CATALOG_FOLDER = "_catalog"
 # SQLite rejects statements with more than 32,766 variables; Dagster's partition insert uses one per key.
 PARTITION_CHUNK = 10_000
 
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("partition_key", pa.string()),
-        ("kind", pa.string()),
-        ("rule_index", pa.int32()),
-        ("pipeline", pa.string()),
-        ("bucket", pa.string()),
-        ("key", pa.string()),
-        ("size", pa.int64()),
-        ("etag", pa.string()),
-        ("last_modified", pa.timestamp("ms", tz="UTC")),
-        ("subject", pa.string()),
-        ("filename_fields", pa.string()),  # JSON object; null when the name does not match
-    ]
-)
+
+@functools.cache
+def catalog_schema() -> pa.Schema:
+    """The catalog table's columns (Arrow is imported on use: the code location loads without it)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("partition_key", pa.string()),
+            ("kind", pa.string()),
+            ("rule_index", pa.int32()),
+            ("pipeline", pa.string()),
+            ("bucket", pa.string()),
+            ("key", pa.string()),
+            ("size", pa.int64()),
+            ("etag", pa.string()),
+            ("last_modified", pa.timestamp("ms", tz="UTC")),
+            ("subject", pa.string()),
+            ("filename_fields", pa.string()),  # JSON object; null when the name does not match
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,11 @@ def catalog_table(entries) -> pa.Table:
     """Catalog rows (any iterable of entries) as an Arrow table in key order."""
     ordered = sorted(entries, key=lambda entry: entry.key)
     # Column by column, not dataclasses.asdict per row: asdict deep-copies each row (about 20 us a file).
-    columns = {name: [getattr(entry, name) for entry in ordered] for name in CATALOG_SCHEMA.names}
-    return pa.Table.from_pydict(columns, schema=CATALOG_SCHEMA)
+    import pyarrow as pa
+
+    schema = catalog_schema()
+    columns = {name: [getattr(entry, name) for entry in ordered] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def catalog_entries(table: pa.Table) -> dict[str, CatalogEntry]:
@@ -143,6 +152,8 @@ def catalog_entries(table: pa.Table) -> dict[str, CatalogEntry]:
 
 
 def write_catalog_table(store: StudyStore, loaded: LoadedConfig, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     store.put_bytes(
@@ -156,13 +167,16 @@ def write_catalog(store: StudyStore, loaded: LoadedConfig, entries: dict[str, Ca
 
 def read_catalog_table(store: StudyStore, loaded: LoadedConfig) -> pa.Table:
     """The last catalog written for the study; an empty table when there is none yet."""
+    import pyarrow.parquet as pq
+
+    schema = catalog_schema()
     body = store.object_bytes(loaded.config.output_bucket, catalog_key(loaded))
     if body is None:
-        return CATALOG_SCHEMA.empty_table()
+        return schema.empty_table()
     table = pq.read_table(io.BytesIO(body))
-    if table.schema.names != CATALOG_SCHEMA.names:  # written by an older version: treat as new
-        return CATALOG_SCHEMA.empty_table()
-    return table.cast(CATALOG_SCHEMA)
+    if table.schema.names != schema.names:  # written by an older version: treat as new
+        return schema.empty_table()
+    return table.cast(schema)
 
 
 @dataclass
