@@ -50,8 +50,9 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
 
     from biomarker_assets.defs.summary.assets import _read_parquet
 
-    table = _read_parquet(BUCKET, "results/_summary/study_summary.parquet").to_pylist()
-    heights = {r["subject"]: r["height_m"] for r in table}
+    table = _read_parquet(BUCKET, "results/_summary/study_summary.parquet")
+    assert table is not None
+    heights = {r["subject"]: r["height_m"] for r in table.to_pylist()}
     assert heights == {"DM001": 1.88, "DM002": round(65 * 0.0254, 4), "DM004": round(70 * 0.0254, 4)}
 
 
