@@ -130,8 +130,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from biomarker_assets_tests.support.postgres import Postgres
 
 # Only the standard library at module level: spawned children re-import this module.
 
@@ -263,7 +268,7 @@ def _apply_like_daemon(instance, execution_data_or_result) -> dict:
         instance.report_runless_asset_event(event)
     stub = _DaemonTickStub()
     if requests:
-        _handle_dynamic_partitions_requests(requests, instance, stub)
+        _handle_dynamic_partitions_requests(requests, instance, stub)  # type: ignore[arg-type]  # has the 2 members used
     seconds = time.perf_counter() - started
     added = sum(len(r.added_partitions or []) for r in stub.results)
     return {"seconds": seconds, "added": added, "observations": len(asset_events)}
@@ -393,6 +398,7 @@ def catalog_child(home: str, scratch_home: str, log_path: str, daemon_sample: in
             cpu_started = time.process_time()
             register_seconds += _apply_like_tests(instance, one)
             register_cpu += time.process_time() - cpu_started
+            assert isinstance(one, dg.SensorResult) and one.cursor, "the listing sensor never skips"
             results.append(one)
             cursor = one.cursor
             if LISTING_STUDY not in json.loads(cursor).get("listing", {}):
@@ -697,7 +703,9 @@ class MotoProcess:
             stderr=self.log,
             text=True,
         )
-        if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPE
+        self.requests, self.replies = self.proc.stdin, self.proc.stdout
+        if json.loads(self.replies.readline() or "{}").get("ready") is not True:
             raise RuntimeError(f"moto server did not start (see {log_path})")
         from biomarker_assets.local.aws_standin import FAKE_CREDENTIALS
 
@@ -705,15 +713,15 @@ class MotoProcess:
         os.environ["AWS_ENDPOINT_URL"] = self.url  # spawned children inherit the environment
 
     def seed(self, bucket: str, first: int, count: int) -> float:
-        self.proc.stdin.write(json.dumps({"op": "seed", "bucket": bucket, "first": first, "count": count}) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["seconds"]
+        self.requests.write(json.dumps({"op": "seed", "bucket": bucket, "first": first, "count": count}) + "\n")
+        self.requests.flush()
+        return json.loads(self.replies.readline())["seconds"]
 
     def rss(self) -> int:
         return _rss_bytes(self.proc.pid)
 
     def stop(self) -> None:
-        self.proc.stdin.close()
+        self.requests.close()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -730,8 +738,8 @@ class Storage:
 
     def __init__(self, kind: str, root: Path):
         self.kind, self.root = kind, root
-        self.pg = None
-        self._server = None
+        self.pg: Postgres | None = None
+        self._server: AbstractContextManager[Postgres] | None = None
         self._db: dict[str, str] = {}
 
     def __enter__(self) -> Storage:  # noqa: PYI034
@@ -746,10 +754,15 @@ class Storage:
         if self._server is not None:
             self._server.__exit__(*exc)
 
+    def _postgres(self) -> Postgres:
+        assert self.pg is not None, "called for --storage postgres only"
+        return self.pg
+
     def _sql(self, statement: str) -> None:
         import psycopg2
 
-        connection = psycopg2.connect(host=self.pg.host, port=self.pg.port, user=self.pg.user, dbname="postgres")
+        pg = self._postgres()
+        connection = psycopg2.connect(host=pg.host, port=pg.port, user=pg.user, dbname="postgres")
         connection.autocommit = True
         try:
             with connection.cursor() as cursor:
@@ -762,13 +775,14 @@ class Storage:
 
         config = yaml.safe_load((REPO / "dagster.yaml").read_text())
         if db:
+            pg = self._postgres()
             config["storage"] = {
                 "postgres": {
                     "postgres_db": {
-                        "username": self.pg.user,
-                        "password": self.pg.password,
-                        "hostname": self.pg.host,
-                        "port": self.pg.port,
+                        "username": pg.user,
+                        "password": pg.password,
+                        "hostname": pg.host,
+                        "port": pg.port,
                         "db_name": db,
                         "scheme": "postgresql+psycopg2",
                     }
@@ -818,7 +832,7 @@ def study_config(study: str, bucket: str, discovery: dict) -> dict:
     return config
 
 
-def setup_aws() -> str:
+def setup_aws() -> dict[str, str]:
     """Config bucket, queue and table of the project; the two study buckets, configs and the events queue."""
     import yaml
 
@@ -996,6 +1010,7 @@ def run_size(n: int, args, workdir: Path) -> dict:
             if i < args.repeat - 1:
                 storage.drop(home)  # keep the last one for the next phases
         listing_cursor = catalogs[-1]["cursor"]
+        assert home is not None, "the last repeat's instance"
 
         reg = _in_child(register_events_child, home, EVENTS_STUDY, n, log)
         ref_home = storage.new_home("instance-ref")
@@ -1010,7 +1025,8 @@ def run_size(n: int, args, workdir: Path) -> dict:
 
         # ---- events ticks, 10 new files (HTTP PUTs) each: the study with N files and the reference
         # study alternate (ABBA...), so both see the same machine
-        events, ref_events = [], []
+        events: list[dict] = []
+        ref_events: list[dict] = []
         cursors = {EVENTS_STUDY: None, REF_STUDY: None}
         numbers = {EVENTS_STUDY: n, REF_STUDY: ref_files}
         targets = {

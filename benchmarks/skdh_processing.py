@@ -74,9 +74,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # Only the standard library at module level: spawned children re-import this module,
 # and the bare phase must not pay for Dagster's imports.
@@ -219,7 +224,7 @@ def _instrument(timings: dict[str, float]) -> None:
     import importlib
 
     for module, attr, label in _TIMED:
-        owner = importlib.import_module(module)
+        owner: Any = importlib.import_module(module)  # then a class or function inside it
         *path, name = attr.split(".")
         for part in path:
             owner = getattr(owner, part, None)
@@ -249,6 +254,16 @@ def _breakdown(timings: dict[str, float], total: float) -> dict[str, float]:
     return out
 
 
+def _metadata_headline(metadata: Mapping[str, dg.MetadataValue], name: str) -> float | None:
+    """A headline biomarker from the materialization's metadata; None when the file's pipeline has none."""
+    entry = metadata.get(f"biomarker/{name}")
+    if entry is None:
+        return None
+    value = entry.value
+    assert isinstance(value, int | float), f"biomarker/{name}: not a number ({value!r})"
+    return float(value)
+
+
 def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: str | None) -> dict:
     _quiet_stderr(log_path)
     import dagster as dg
@@ -257,12 +272,14 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
     from biomarker_assets.defs.biomarkers.assets import file_biomarkers
     from biomarker_assets.defs.partitions import data_files
 
+    assert defs.resources is not None  # bound in defs/resources.py
     resources = {
         key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")
     }
     timings: dict[str, float] = {}
     _instrument(timings)
     with dg.DagsterInstance.local_temp(tempdir=home) as instance:
+        assert data_files.name, "a named partitions definition: its keys live on the instance"
         instance.add_dynamic_partitions(data_files.name, [partition_key])
         baseline = _rss_now_bytes()
         cpu = _cpu_seconds()
@@ -284,16 +301,14 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
         cpu = _cpu_seconds() - cpu
         if profiler is not None:
             profiler.disable()
+            assert profile_path, "the profiler runs only when given a path"
             profiler.dump_stats(profile_path)
         if not result.success:
             errors = [e.message for e in result.all_events if e.is_failure]
             raise RuntimeError(f"materialization failed: {errors}")
         [event] = result.get_asset_materialization_events()
         metadata = event.materialization.metadata
-        headline = {
-            k: float(metadata[f"biomarker/{k}"].value) if f"biomarker/{k}" in metadata else None
-            for k in ("total_sleep_time_min", "wear_hours")
-        }
+        headline = {k: _metadata_headline(metadata, k) for k in ("total_sleep_time_min", "wear_hours")}
         results_uri = metadata["results"].value
     return {
         "seconds": seconds,
@@ -359,7 +374,8 @@ def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path
             bare = _in_child(_bare_child, str(path), spec, str(log_path))
             runs["bare"].append(bare)
             print(
-                f"   repeat {i + 1}: bare    {bare['seconds']:7.1f} s (CPU {bare['cpu_seconds']:6.1f} s)  peak {_mib(bare['peak_rss']):>6} MiB "
+                f"   repeat {i + 1}: bare    {bare['seconds']:7.1f} s (CPU {bare['cpu_seconds']:6.1f} s)  "
+                f"peak {_mib(bare['peak_rss']):>6} MiB "
                 f"(after imports {_mib(bare['baseline_rss'])} MiB)  {bare['headline']}",
                 flush=True,
             )
@@ -371,7 +387,8 @@ def run_config(days: float, fs: float, args, workdir: Path, spec: dict, log_path
                 dag = _in_child(_dagster_child, partition, home, str(log_path), profile)
             runs["dagster"].append(dag)
             print(
-                f"   repeat {i + 1}: dagster {dag['seconds']:7.1f} s (CPU {dag['cpu_seconds']:6.1f} s)  peak {_mib(dag['peak_rss']):>6} MiB "
+                f"   repeat {i + 1}: dagster {dag['seconds']:7.1f} s (CPU {dag['cpu_seconds']:6.1f} s)  "
+                f"peak {_mib(dag['peak_rss']):>6} MiB "
                 f"(after imports {_mib(dag['baseline_rss'])} MiB)  {dag['headline']}",
                 flush=True,
             )

@@ -33,6 +33,7 @@ def demo(moto_url, samples, tmp_path_factory):
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
     seed_demo(samples, tmp_path_factory.mktemp("demo"))
     with dg.instance_for_test() as instance:
+        assert studies.name, "a named partitions definition: its keys live on the instance"
         instance.add_dynamic_partitions(studies.name, [GHOST_STUDY])
         outcome = run_flow(instance, log=lambda *_: None)
         statuses = {s.key: s for s in file_statuses(instance)}
@@ -237,6 +238,7 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     # the same file version again: the check fails again, visibly, but no second message
     from biomarker_assets.definitions import defs as definitions
 
+    assert definitions.resources is not None  # bound in defs/resources.py
     resources = {
         k: definitions.resources[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")
     }

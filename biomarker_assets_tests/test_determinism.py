@@ -21,6 +21,7 @@ from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
 
+assert defs.resources is not None  # bound in defs/resources.py
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 STUDY, BUCKET = "determinism", "determinism-data"
 # one lumbar file (gait, needs height from the metadata) and one wrist file (activity with day windows)

@@ -17,6 +17,7 @@ from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.study_store import StudyStore
 
+assert defs.resources is not None  # bound in defs/resources.py
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier")}
 SENTINEL = "bma_sentinel_never_imported"
 

@@ -279,9 +279,10 @@ def test_registry_names_every_skdh_reader_at_the_module_pipeline_save_writes():
     for entry in READERS:
         cls = getattr(skdh.io, entry.process)
         assert issubclass(cls, BaseProcess) and cls.__module__ == f"skdh.{entry.module}", entry
-        assert entry.module in ALLOWED_PACKAGES["skdh"] and resolve_process("skdh", entry.module, entry.process) is cls
         assert reader_for_class(cls) is entry
         assert reader_for_class(type("ProjectCwa", (cls,), {})) is entry  # a subclass counts as its reader
+        # last: mypy narrows cls to resolve_process's Optional result after an `is`
+        assert entry.module in ALLOWED_PACKAGES["skdh"] and resolve_process("skdh", entry.module, entry.process) is cls
     assert len({ext for r in READERS for ext in r.extensions}) == sum(len(r.extensions) for r in READERS)
 
 
@@ -297,7 +298,8 @@ def test_registry_file_format_numbers_are_run_sizings():
             assert bytes_per_sample(ext) == pytest.approx(size / samples, abs=0.02)
     assert bytes_per_sample("CWA") == 4.27 and bytes_per_sample(".bin") == 12.7
     assert bytes_per_sample(".xyz") is None and peak_mib_per_file_mib(".npz") is None
-    assert reader_for_extension(".avro").process == "ReadEmpaticaAvro"
+    avro = reader_for_extension(".avro")
+    assert avro is not None and avro.process == "ReadEmpaticaAvro"
 
 
 def test_registry_temperature_and_signal_steps():
@@ -307,10 +309,11 @@ def test_registry_temperature_and_signal_steps():
     from biomarker_assets.lib.skdh.readers import is_signal_step, reader_for_class
     from biomarker_assets.skdh_processes import Resample
 
-    csv = reader_for_class(ReadCSV)
+    csv, numpy_file, cwa, binary = (reader_for_class(c) for c in (ReadCSV, ReadNumpyFile, ReadCwa, ReadBin))
+    assert csv is not None and numpy_file is not None and cwa is not None and binary is not None
     assert csv.reads_temperature({"column_names": {"accel": ["x"], "temperature": "t"}}) is True
     assert csv.reads_temperature({"column_names": {"accel": ["x"]}}) is False
-    assert reader_for_class(ReadNumpyFile).reads_temperature({}) is None  # the file decides
-    assert reader_for_class(ReadCwa).reads_temperature({}) is True
-    assert reader_for_class(ReadBin).units["accel"] == "g"
+    assert numpy_file.reads_temperature({}) is None  # the file decides
+    assert cwa.reads_temperature({}) is True
+    assert binary.units["accel"] == "g"
     assert is_signal_step(ReadCwa()) and is_signal_step(Resample(goal_fs=50.0)) and not is_signal_step(GaitLumbar())

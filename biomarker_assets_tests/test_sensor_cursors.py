@@ -7,6 +7,7 @@ cursor type now reads such a cursor, keeps its own fields and drops the others.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import dagster as dg
 
@@ -22,7 +23,7 @@ from biomarker_assets_tests.test_sensors import BUCKET, study  # noqa: F401 (stu
 WAITING_KEY = "sensed/raw/lumbar/DM003_V1_lumbar.npz"
 RESUME_AFTER = "raw/lumbar/DM001_V1_lumbar.npz"
 # What the combined cursor dumped (its model_dump_json), with every field set.
-OLD = {
+OLD: dict[str, Any] = {
     "problems": {"no-config": "no study config s3://biomarker-study-configs/studies/no-config.yaml"},
     "config_etags": {"studies/sensed.yaml": '"e1"'},
     "pending_deletes": {"http://localhost/123456789012/sensed-s3-events": ["handle-1"]},
@@ -67,6 +68,7 @@ def test_every_sensor_ticks_from_an_old_combined_cursor(study, instance):  # noq
     raw = json.dumps({**OLD, "pending_deletes": {}})  # no receipt handles of a queue this test has
 
     _, requests, cursor = tick(study_files_listing_sensor, instance, raw)
+    assert cursor is not None
     # the stored pass resumed after RESUME_AFTER (a new pass would have found DM000 too)
     assert [r.partition_key for r in requests] == [file_partition_key("sensed", "raw/lumbar/DM002_V1_lumbar.npz")]
     assert json.loads(cursor)["listing"] == {} and json.loads(cursor)["problems"] == OLD["problems"]
@@ -76,6 +78,8 @@ def test_every_sensor_ticks_from_an_old_combined_cursor(study, instance):  # noq
     result, _, _ = tick(study_summary_sensor, instance, raw)
     assert isinstance(result, dg.SkipReason)  # nothing materialized after storage id 14
     _, requests, cursor = tick(waiting_files_sensor, instance, raw)
+    assert cursor is not None
     assert requests == [] and WAITING_KEY in json.loads(cursor)["waiting"]
     _, requests, cursor = tick(study_files_events_sensor, instance, raw)
+    assert cursor is not None
     assert requests == [] and json.loads(cursor) == {"pending_deletes": {}}

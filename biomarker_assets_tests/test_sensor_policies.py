@@ -33,12 +33,15 @@ def test_latest_event_per_object_by_sequencer_whatever_the_arrival_order():
 def test_a_problem_is_noticed_once_until_it_changes():
     notified: dict[str, str] = {}
     missing = ConfigNotFound("no study config s3://configs/studies/a.yaml")
-    assert first_notice(notified, "a", missing).kind == "missing_config"
+    first = first_notice(notified, "a", missing)
+    assert first is not None and first.kind == "missing_config"
     assert first_notice(notified, "a", missing) is None
     invalid = first_notice(notified, "a", ConfigError("a.yaml", ["study: required", "bucket: required"]))
+    assert invalid is not None
     assert (invalid.kind, invalid.reason) == ("invalid_config", "2 error(s) in the study config")
     assert invalid.details == {"errors": ["study: required", "bucket: required"]}
-    assert first_notice(notified, "a", LookupError("bucket x does not exist")).kind == "missing_bucket"
+    bucket = first_notice(notified, "a", LookupError("bucket x does not exist"))
+    assert bucket is not None and bucket.kind == "missing_bucket"
 
 
 def test_keys_and_ids_depend_on_content_not_order_of_configs():

@@ -30,7 +30,7 @@ from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
 from biomarker_assets.resources.events_queue import EventsQueue
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets_tests.support.sensor_ticks import sensor_resources, tick
+from biomarker_assets_tests.support.sensor_ticks import requested_partitions, sensor_resources, tick
 
 RESOURCES = sensor_resources()
 DEMO = yaml.safe_load((STUDY_FILES / "demo.yaml").read_text())
@@ -101,7 +101,7 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     _, requests, cursor = tick(study_files_listing_sensor, instance)
-    for request in sorted(requests, key=lambda r: r.job_name):  # metadata first
+    for request in sorted(requests, key=lambda r: r.job_name or ""):  # metadata first
         asset = subject_metadata if request.job_name == "clean_metadata_file" else file_biomarkers
         assert dg.materialize(
             [asset], instance=instance, resources=RESOURCES, partition_key=request.partition_key
@@ -123,24 +123,22 @@ NO_TIME = DiscoveryTuning(listing_tick_seconds=0)
 PAGED = sensor_resources(study_store=StudyStore(list_page_size=2), discovery_tuning=NO_TIME)
 
 
-def _pass_ticks(instance, cursor, study="sensed"):
+def _pass_ticks(
+    instance: dg.DagsterInstance, cursor: str | None, study: str = "sensed"
+) -> tuple[list[tuple[list[str], list[str], list[str]]], str | None]:
     """Ticks until the study's listing pass completes: [(registered keys, run request keys)], cursor."""
     ticks = []
     while True:
         result, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
+        assert isinstance(result, dg.SensorResult) and cursor is not None, "the listing sensor never skips"
+        partition_requests = result.dynamic_partitions_requests or []
         added = [
-            k
-            for r in result.dynamic_partitions_requests
-            if isinstance(r, dg.AddDynamicPartitionsRequest)
-            for k in r.partition_keys
+            k for r in partition_requests if isinstance(r, dg.AddDynamicPartitionsRequest) for k in r.partition_keys
         ]
         removed = [
-            k
-            for r in result.dynamic_partitions_requests
-            if isinstance(r, dg.DeleteDynamicPartitionsRequest)
-            for k in r.partition_keys
+            k for r in partition_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest) for k in r.partition_keys
         ]
-        ticks.append((added, removed, [r.partition_key for r in requests]))
+        ticks.append((added, removed, requested_partitions(requests)))
         assert len(ticks) < 50
         if study not in json.loads(cursor)["listing"]:
             return ticks, cursor
@@ -168,6 +166,7 @@ def test_listing_pass_spans_ticks_and_sees_changes_on_both_sides_of_its_position
 
     # second pass: one tick in, change things behind and ahead of where it stands
     _, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
+    assert cursor is not None
     assert requests == [] and json.loads(cursor)["listing"]["sensed"]["start_after"] == _lumbar(1)
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(0))  # behind: seen by the next pass
     s3.delete_object(Bucket=BUCKET, Key=_lumbar(5))  # ahead
@@ -219,7 +218,7 @@ def test_a_large_study_does_not_starve_the_next_one(study, instance):
     order, cursor = [], None
     for _ in range(5):
         _, requests, cursor = tick(study_files_listing_sensor, instance, cursor, PAGED)
-        order.append(sorted({parse_file_partition_key(r.partition_key)[0] for r in requests}))
+        order.append(sorted({parse_file_partition_key(k)[0] for k in requested_partitions(requests)}))
     # "sensed" (first) takes three ticks for its 6 files, then "other" has its turn before "sensed" again
     assert order == [["sensed"], ["sensed"], ["sensed"], ["other"], []]
 
@@ -262,9 +261,10 @@ def test_odd_keys_round_trip_to_the_right_object(study, instance, page_size):
     for _ in range(2):  # two whole passes: the second finds nothing new, changed or removed
         while True:
             result, requests, cursor = tick(study_files_listing_sensor, instance, cursor, resources)
-            requested += [r.partition_key for r in requests]
+            assert isinstance(result, dg.SensorResult) and cursor is not None, "the listing sensor never skips"
+            requested += requested_partitions(requests)
             assert not [
-                r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+                r for r in result.dynamic_partitions_requests or [] if isinstance(r, dg.DeleteDynamicPartitionsRequest)
             ]
             if "sensed" not in json.loads(cursor)["listing"]:
                 break
@@ -423,7 +423,8 @@ def test_large_batches_become_one_backfill(study, instance):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
     context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
     result = study_files_listing_sensor(context)  # evaluated, not yet applied by the sensor daemon
-    assert list(result.run_requests) == [] and list(result.dynamic_partitions_requests) == []
+    assert isinstance(result, dg.SensorResult)
+    assert result.run_requests == [] and result.dynamic_partitions_requests == []
     [backfill] = instance.get_backfills()
     targeted = {ap.partition_key for ap in backfill.asset_backfill_data.target_subset.iterate_asset_partitions()}
     # already registered, so a backfill daemon iteration before the sensor daemon applies the tick can load it

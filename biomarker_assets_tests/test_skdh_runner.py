@@ -345,7 +345,7 @@ def test_results_to_tables_and_deterministic_parquet(gait_results, samples, tmp_
 
 
 def test_results_to_tables_shapes():
-    results = {
+    results: dict[str, dict] = {
         "Step": {
             "per day": np.array([1.0, 2.0, 3.0]),
             "label": ["a", "b", "c"],

@@ -51,8 +51,9 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     from biomarker_assets.lib.summary.study_table import read_parquet
     from biomarker_assets.resources.study_store import StudyStore
 
-    table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet")).to_pylist()
-    heights = {r["subject"]: r["height_m"] for r in table}
+    table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet"))
+    assert table is not None
+    heights = {r["subject"]: r["height_m"] for r in table.to_pylist()}
     assert heights == {"DM001": 1.88, "DM002": round(65 * 0.0254, 4), "DM004": round(70 * 0.0254, 4)}
 
 

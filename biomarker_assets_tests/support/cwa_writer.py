@@ -71,6 +71,7 @@ import math
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
 import numpy as np
@@ -225,7 +226,7 @@ class CwaWriter:
         self.n_samples = 0  # samples passed to write()
         self.n_blocks = 0
         self._pending: list[np.ndarray] = []  # < one block of accel/temperature/light
-        self._file = open(self.path, "wb")
+        self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115  closed by close() or __exit__
         self._file.write(self._header())
 
     # ---------------------------------------------------------------- header
@@ -334,6 +335,7 @@ class CwaWriter:
         total = words[:, :-1].sum(axis=1, dtype=np.uint64)
         blocks["checksum"] = ((-total.astype(np.int64)) & 0xFFFF).astype(np.uint16)
 
+        assert self._file is not None, "write() and close() call this on an open writer only"
         self._file.write(blocks.tobytes())
         self.n_blocks += nb
 

@@ -21,7 +21,7 @@ def code_location() -> dg.Definitions:
 
 def sensor_resources(**overrides: Any) -> dict[str, Any]:
     """The resources bound in ``defs/resources.py``, some replaced (e.g. a smaller page or tick)."""
-    return {**code_location().resources, **overrides}
+    return {**(code_location().resources or {}), **overrides}
 
 
 def apply_result(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
@@ -49,5 +49,13 @@ def tick(
     result = sensor(context)
     if isinstance(result, dg.SkipReason):
         return result, [], cursor
+    assert isinstance(result, dg.SensorResult), f"{sensor.name} returns a SensorResult or a SkipReason"
     apply_result(instance, result)
     return result, list(result.run_requests or []), result.cursor
+
+
+def requested_partitions(requests: list[dg.RunRequest]) -> list[str]:
+    """The partition keys of a tick's run requests (every file request names its partition)."""
+    keys = [r.partition_key for r in requests]
+    assert all(k is not None for k in keys), f"a run request without a partition: {requests}"
+    return [k for k in keys if k is not None]

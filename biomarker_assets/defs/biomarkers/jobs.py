@@ -25,7 +25,8 @@ class StudyBackfillConfig(dg.Config):
 def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillConfig) -> str:
     asset_key = ASSET_FOR_KIND["data"]
     instance = context.instance
-    partitions = [p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith(f"{config.study}/")]
+    all_files = data_files.get_partition_keys(dynamic_partitions_store=instance)
+    partitions = [p for p in all_files if p.startswith(f"{config.study}/")]
     if config.only_not_processed:
         done = instance.get_materialized_partitions(asset_key)
         partitions = [p for p in partitions if p not in done]
@@ -47,5 +48,5 @@ def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillC
 
 
 @dg.job(description="Backfill file_biomarkers for every file of one study (config: study).")
-def backfill_study():
+def backfill_study() -> None:
     launch_study_backfill()

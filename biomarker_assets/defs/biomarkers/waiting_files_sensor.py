@@ -34,7 +34,8 @@ def _follow_outcomes(cursor: WaitingCursor, instance: dg.DagsterInstance) -> Non
         *new_records(instance.fetch_materializations, ASSET_FOR_KIND["data"], cursor.after_materialization),
     ]
     for record in sorted(outcomes, key=lambda r: r.storage_id):
-        event = record.asset_materialization or record.asset_observation
+        event = record.asset_event
+        assert event is not None and event.partition, "fetched by asset key: an event of the partitioned data asset"
         if record.asset_materialization:
             cursor.after_materialization = max(cursor.after_materialization, record.storage_id)
         else:

@@ -35,13 +35,15 @@ class EventsCursor(SensorCursor):
 def _events_studies(context: dg.SensorEvaluationContext, store: StudyStore) -> dict[str, list[LoadedConfig]]:
     """Queue name -> the configs of the studies in 'events' mode that use it."""
     by_queue: dict[str, list[LoadedConfig]] = defaultdict(list)
-    for study in context.instance.get_dynamic_partitions(studies.name):
+    for study in studies.get_partition_keys(dynamic_partitions_store=context.instance):
         try:
             loaded = store.load_config(study)  # problems are reported by the listing sensor
         except (ConfigNotFound, ConfigError):
             continue
-        if loaded.config.discovery.mode == "events":
-            by_queue[loaded.config.discovery.events_queue].append(loaded)
+        discovery = loaded.config.discovery
+        if discovery.mode == "events":
+            assert discovery.events_queue, "the config schema requires events_queue in 'events' mode"
+            by_queue[discovery.events_queue].append(loaded)
     return by_queue
 
 
@@ -100,13 +102,14 @@ def study_files_events_sensor(
                 continue
             _, present_entries, removed_entries = touched.setdefault(loaded.config.study, (loaded, [], []))
             (present_entries if present else removed_entries).append(entry)
-        for study, (loaded, present, removed) in touched.items():
-            registration, runs = runs_or_backfill(context, study, present, discovery_tuning.backfill_threshold)
-            partition_requests += registration + removals(context, loaded, removed)
-            observations += raw_observations(present)
+        for study, (loaded, present_entries, removed_entries) in touched.items():
+            registration, runs = runs_or_backfill(context, study, present_entries, discovery_tuning.backfill_threshold)
+            partition_requests += registration
+            partition_requests += removals(context, loaded, removed_entries)
+            observations += raw_observations(present_entries)
             run_requests += runs
             context.log.info(
-                f"{study}: {len(present)} file(s) new or changed, {len(removed)} removed, "
+                f"{study}: {len(present_entries)} file(s) new or changed, {len(removed_entries)} removed, "
                 f"from {len(messages)} message(s)"
             )
     return dg.SensorResult(

@@ -63,7 +63,7 @@ def study_files_listing_sensor(
     partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     observations: list[dg.AssetObservation] = []
     deadline = time.monotonic() + discovery_tuning.listing_tick_seconds
-    known = context.instance.get_dynamic_partitions(studies.name)
+    known = list(studies.get_partition_keys(dynamic_partitions_store=context.instance))
     cursor.listing = {study: progress for study, progress in cursor.listing.items() if study in known}
     # Round robin from the study the last tick stopped in, so one large study cannot starve the others.
     start = known.index(cursor.listing_next) if cursor.listing_next in known else 0
@@ -85,7 +85,8 @@ def study_files_listing_sensor(
         step = listing_step(loaded, study_store, cursor.listing.get(study), deadline)
         changes = step.changes
         registration, runs = runs_or_backfill(context, study, changes.to_process, discovery_tuning.backfill_threshold)
-        partition_requests += registration + removals(context, loaded, changes.removed)
+        partition_requests += registration
+        partition_requests += removals(context, loaded, changes.removed)
         observations += raw_observations(changes.changed)
         run_requests += runs
         progress = step.progress

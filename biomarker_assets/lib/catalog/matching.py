@@ -43,12 +43,12 @@ def classify(config: StudyConfig, key: str) -> Match | None:
     """Metadata rules win over data rules, so a CSV of subjects is never fed to SKDH."""
     if not any(key.startswith(p) for p in config.prefixes):
         return None
-    for i, rule in enumerate(config.metadata_files):
-        if matches(rule.match, key):
-            return Match("metadata", rule, i)
-    for i, rule in enumerate(config.data_files):
-        if matches(rule.match, key):
-            return Match("data", rule, i)
+    for i, metadata_rule in enumerate(config.metadata_files):
+        if matches(metadata_rule.match, key):
+            return Match("metadata", metadata_rule, i)
+    for i, data_rule in enumerate(config.data_files):
+        if matches(data_rule.match, key):
+            return Match("data", data_rule, i)
     return None
 
 
