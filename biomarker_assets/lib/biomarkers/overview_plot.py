@@ -21,6 +21,7 @@ CHUNK_SAMPLES = 1_000_000  # magnitude is computed a chunk at a time: no full-le
 def _envelope(accel: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start index, min and max of |accel| per bin."""
     import numpy as np  # on use: the code location imports PLOT_FILE only
+
     n = accel.shape[0]
     starts = np.unique(np.linspace(0, n, min(bins, n) + 1, dtype=np.int64)[:-1])
     bounds = np.append(starts, n)
@@ -62,6 +63,7 @@ def overview_pngs(
 ) -> list[bytes]:
     """The same plot at each of ``dpis``; the envelope of the recording is computed once."""
     import numpy as np
+
     hours = (np.asarray(time, dtype=np.float64) - float(time[0])) / 3600.0
     starts, low, high = _envelope(accel, MAX_POINTS)
     return [_render(hours, starts, low, high, wear, sleep, title, dpi) for dpi in dpis]
