@@ -9,10 +9,11 @@ import dagster as dg
 from biomarker_assets.lib.biomarkers.processing import mark_input_removed
 from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks
 from biomarker_assets.lib.study_config.loading import LoadedConfig
+from biomarker_assets.resources.study_store import StudyStore
 
 
 def removals(
-    context: dg.SensorEvaluationContext, loaded: LoadedConfig, removed: list[CatalogEntry]
+    context: dg.SensorEvaluationContext, store: StudyStore, loaded: LoadedConfig, removed: list[CatalogEntry]
 ) -> list[dg.DeleteDynamicPartitionsRequest]:
     """Marks the provenance of the removed inputs' results; returns the requests deleting their partitions.
 
@@ -20,7 +21,7 @@ def removals(
     """
     for entry in removed:
         if entry.kind == "data" and entry.pipeline in loaded.config.pipelines:
-            marked = mark_input_removed(loaded.config, entry.pipeline, entry.key)
+            marked = mark_input_removed(store, loaded.config, entry.pipeline, entry.key)
             if marked:
                 context.log.info(f"input of {marked} was removed; results kept, provenance marked")
     by_def: dict[str, list[str]] = defaultdict(list)

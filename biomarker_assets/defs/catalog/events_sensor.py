@@ -105,7 +105,7 @@ def study_files_events_sensor(
         for study, (loaded, present_entries, removed_entries) in touched.items():
             registration, runs = runs_or_backfill(context, study, present_entries, discovery_tuning.backfill_threshold)
             partition_requests += registration
-            partition_requests += removals(context, loaded, removed_entries)
+            partition_requests += removals(context, study_store, loaded, removed_entries)
             observations += raw_observations(present_entries)
             run_requests += runs
             context.log.info(

@@ -86,7 +86,7 @@ def study_files_listing_sensor(
         changes = step.changes
         registration, runs = runs_or_backfill(context, study, changes.to_process, discovery_tuning.backfill_threshold)
         partition_requests += registration
-        partition_requests += removals(context, loaded, changes.removed)
+        partition_requests += removals(context, study_store, loaded, changes.removed)
         observations += raw_observations(changes.changed)
         run_requests += runs
         progress = step.progress

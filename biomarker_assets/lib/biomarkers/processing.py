@@ -64,32 +64,23 @@ def results_prefix(config: StudyConfig, pipeline_name: str, key: str) -> str:
 
 
 class ResultStore(Protocol):
-    """What :func:`mark_input_removed` writes through (the ``StudyStore`` resource)."""
+    """What :func:`mark_input_removed` reads and writes through (the ``StudyStore`` resource)."""
+
+    def object_bytes(self, bucket: str, key: str) -> bytes | None: ...
 
     def put_bytes(self, data: bytes, bucket: str, key: str, content_type: str) -> None: ...
 
 
-def mark_input_removed(
-    config: StudyConfig, pipeline_name: str, key: str, store: ResultStore | None = None
-) -> str | None:
-    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI.
-
-    ``store`` is the ``StudyStore`` resource of the caller; without one, a default-configured one
-    (callers that do not pass theirs yet).
-    """
-    # Imported here: lib stays importable without the resources (and Dagster) behind them.
-    from biomarker_assets.resources.study_store import StudyStore, object_bytes
-
+def mark_input_removed(store: ResultStore, config: StudyConfig, pipeline_name: str, key: str) -> str | None:
+    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI."""
     record_key = results_prefix(config, pipeline_name, key) + PROVENANCE_FILE
-    body = object_bytes(config.output_bucket, record_key)
+    body = store.object_bytes(config.output_bucket, record_key)
     if body is None:
         return None  # never processed: nothing to mark
     record = ProvenanceRecord.model_validate_json(body)
     if record.input_removed_at is None:
         record.input_removed_at = utc_now()
-        (store or StudyStore()).put_bytes(
-            record.to_json().encode(), config.output_bucket, record_key, "application/json"
-        )
+        store.put_bytes(record.to_json().encode(), config.output_bucket, record_key, "application/json")
     return f"s3://{config.output_bucket}/{record_key}"
 
 
