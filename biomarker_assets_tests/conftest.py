@@ -76,3 +76,11 @@ def put_yaml(bucket: str, key: str, text: str) -> None:
 
 def dumps(obj) -> str:
     return json.dumps(obj, indent=1, default=str)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked by its folder (unit/, integration/, e2e/), so ``-m unit`` selects a level."""
+    for item in items:
+        level = Path(str(item.path)).parent.name
+        if level in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, level))

@@ -17,8 +17,8 @@ from biomarker_assets.defs.catalog.listing_sensor import ListingCursor, study_fi
 from biomarker_assets.defs.configs.study_configs_sensor import ConfigsCursor, study_configs_sensor
 from biomarker_assets.defs.summary.summary_sensor import SummaryCursor, study_summary_sensor
 from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets_tests.integration.test_sensors import BUCKET, study  # noqa: F401 (study is a fixture)
 from biomarker_assets_tests.support.sensor_ticks import tick
-from biomarker_assets_tests.test_sensors import BUCKET, study  # noqa: F401 (study is a fixture)
 
 WAITING_KEY = "sensed/raw/lumbar/DM003_V1_lumbar.npz"
 RESUME_AFTER = "raw/lumbar/DM001_V1_lumbar.npz"

@@ -9,7 +9,7 @@ from biomarker_assets.defs.summary.assets import study_summary
 from biomarker_assets.defs.summary.summary_sensor import study_summary_sensor
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets_tests.test_sensors import BUCKET, RESOURCES, study, tick  # noqa: F401 (fixture)
+from biomarker_assets_tests.integration.test_sensors import BUCKET, RESOURCES, study, tick  # noqa: F401 (fixture)
 
 
 def _materialize(asset, instance, partition):

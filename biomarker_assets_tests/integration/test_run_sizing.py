@@ -25,7 +25,7 @@ from biomarker_assets.platform.run_sizing import (
     tags_for_run,
 )
 from biomarker_assets.resources.aws import aws_client
-from biomarker_assets_tests.test_catalog_and_requirements import small_study, upload_config
+from biomarker_assets_tests.integration.test_catalog_and_requirements import small_study, upload_config
 
 MIB = 2**20
 

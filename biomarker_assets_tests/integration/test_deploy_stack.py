@@ -33,7 +33,7 @@ from biomarker_assets.platform.fargate import FARGATE_SIZES
 from biomarker_assets.resources.aws import aws_client
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/biomarker-assets:test-1"
-RESOURCE_BINDINGS = Path(__file__).resolve().parents[1] / "biomarker_assets" / "defs" / "resources.py"
+RESOURCE_BINDINGS = Path(__file__).resolve().parents[2] / "biomarker_assets" / "defs" / "resources.py"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
 

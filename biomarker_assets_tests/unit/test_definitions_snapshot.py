@@ -4,7 +4,7 @@ As in Dagster's own open platform (``test_defs.py``): loaded from the real
 ``biomarker_assets.definitions.defs``, so a renamed asset, a dropped check, a job that selects
 other assets or a sensor that targets another job shows up in review as a diff of
 ``__snapshots__/test_definitions_snapshot/*.json``. After a deliberate change:
-``pytest biomarker_assets_tests/test_definitions_snapshot.py --snapshot-update``, and commit the file.
+``pytest biomarker_assets_tests/unit/test_definitions_snapshot.py --snapshot-update``, and commit the file.
 Sensor intervals are the defaults (``BIOMARKER_SENSOR_INTERVAL`` unset). Dagster's own ``dg check defs``
 (dagster-dg-cli, in the ``test`` extra) validates the same project from its ``[tool.dg]`` configuration.
 """
@@ -23,7 +23,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from biomarker_assets.definitions import defs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _partitions_name(partitions_def: dg.PartitionsDefinition | None) -> str | None:

@@ -489,7 +489,7 @@ def test_instance_limits_runs_per_study_by_the_tag_the_sensors_set():
 
     from dagster._core.run_coordinator import QueuedRunCoordinator
 
-    instance_yaml = yaml.safe_load((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    instance_yaml = yaml.safe_load((Path(__file__).resolve().parents[2] / "dagster.yaml").read_text())
     config = instance_yaml["run_coordinator"]["config"]
     [limit] = [rule for rule in config["tag_concurrency_limits"] if rule["key"] == STUDY_TAG]
     assert limit["value"] == {"applyLimitPerUniqueValue": True} and limit["limit"] < config["max_concurrent_runs"]

@@ -45,7 +45,7 @@ from biomarker_assets_tests.support.fake_ecs import (
 )
 from biomarker_assets_tests.support.postgres import postgres_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "test"
 CLUSTER = f"biomarker-assets-{ENVIRONMENT}"
 RUN_FAMILY = f"biomarker-assets-run-{ENVIRONMENT}"
