@@ -32,7 +32,12 @@ def free_port() -> int:
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
     """Start moto on a free loopback port; yields its URL with ``AWS_ENDPOINT_URL`` pointing at it."""
-    from moto.server import ThreadedMotoServer
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:  # the production image has no moto: it is the `local` extra
+        raise SystemExit(
+            "the local AWS stand-in needs moto: pip install -e '.[local]' (or 'biomarker-assets[local]')"
+        ) from exc
 
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
