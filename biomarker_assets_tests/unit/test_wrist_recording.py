@@ -5,7 +5,6 @@ The 24 h pipeline run takes about 8 s here (plus ~6 s to generate and write the
 """
 
 import importlib
-import time
 import warnings
 
 import numpy as np
@@ -128,17 +127,15 @@ def test_spec_is_what_skdh_pipeline_save_writes(tmp_path):
 @pytest.fixture(scope="module")
 def day_results(tmp_path_factory):
     path = make_demo_wrist_file(tmp_path_factory.mktemp("wrist") / "demo_wrist.bin")
-    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = _pipeline(WRIST_PIPELINE_SPEC).run(file=str(path))
-    res["_seconds"] = time.perf_counter() - t0
     res["_path"] = path
     return res
 
 
-def test_pipeline_is_fast_enough(day_results):
-    assert day_results["_seconds"] < 60
+def test_day_file_is_the_size_of_a_geneactiv_day(day_results):
+    # speed is measured by benchmarks/skdh_processing.py, not asserted here
     assert day_results["_path"].stat().st_size < 60e6
 
 
