@@ -126,7 +126,7 @@ def _quiet_stderr(log_path: str) -> None:
 
 def cwa_pipeline_spec() -> dict:
     """The wrist pipeline with SKDH's Axivity reader, as plain JSON (lists, not tuples)."""
-    from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
+    from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC
 
     spec = json.loads(json.dumps(WRIST_PIPELINE_SPEC))
     reader = spec["Steps"][0]

@@ -56,7 +56,7 @@ def find_samples(explicit: Path | None = None) -> Path:
 
 def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
     """S3 key -> local file for the demo study; every branch of the flow has a file."""
-    from biomarker_assets.local.wrist_recording import make_demo_wrist_file
+    from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
 
     corrupt = workdir / "corrupt.cwa"
     corrupt.write_bytes((samples / "ax3_sample.cwa").read_bytes()[:1024] + b"\x00\xff" * 4096)

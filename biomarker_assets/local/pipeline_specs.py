@@ -1,9 +1,117 @@
-"""Demo pipeline specs built from SKDH objects (the wrist spec is written out in ``wrist_recording``).
+"""The demo's SKDH pipeline specs: the wrist day's spec written out, the gait spec built on call.
 
-Built on call, not at import: building needs SKDH (seconds to import).
+The wrist spec is a literal (every parameter as SKDH records it) so reading it
+needs no SKDH; the gait spec is built from SKDH objects on call, not at import,
+because building needs SKDH (seconds to import).
 """
 
 from __future__ import annotations
+
+from biomarker_assets.lib.skdh.version import SKDH_VERSION as _SKDH_VERSION
+
+__all__ = ["WRIST_PIPELINE_SPEC", "gait_pipeline_spec"]
+
+
+def _step(process: str, module: str, parameters: dict, package: str = "skdh") -> dict:
+    """One pipeline step as ``skdh.Pipeline.save`` writes it (named after its process, nothing saved)."""
+    return {
+        "name": process,
+        "process": process,
+        "package": package,
+        "module": module,
+        "parameters": parameters,
+        "save_file": None,
+        "plot_file": None,
+    }
+
+
+# The wrist demo pipeline in the structure ``skdh.Pipeline.save`` writes, with
+# every parameter spelled out as SKDH records it (defaults pinned for provenance;
+# the cut-points are the resolved ``migueles_wrist_adult`` values). Choices:
+# - no CalibrateAccelerometer: it needs 12-72 h of data;
+# - AccelThresholdWearDetection must keep save_file None (a save_file crashes
+#   the run); DETACH is not used (it needs a realistic temperature model);
+# - Sleep and ActivityLevelClassification each look their day window up in
+#   ``day_ends`` by (base, period) and fail without it. Sleep defaults to
+#   (12, 24), activity to (0, 24); both use (12, 24) here, so a noon-to-noon
+#   recording is one day for both and one GetDayWindowIndices window serves both;
+# - SleepCorrected runs before ActivityLevelClassification: activity splits its
+#   endpoints into wake and sleep only if the ``sleep`` indices that Sleep
+#   returns are already in the pipeline's kwargs (otherwise it warns and
+#   reports the whole day as wake).
+WRIST_PIPELINE_SPEC: dict = {
+    "Steps": [
+        _step(
+            "ReadBin",
+            "io.geneactiv",
+            {"trim_keys": None, "trim_start_factor": None, "ext_error": "warn"},
+        ),
+        _step(
+            "AccelThresholdWearDetection",
+            "preprocessing.wear_detection",
+            {
+                "sd_crit": 0.013,
+                "range_crit": 0.067,
+                "apply_setup_criteria": True,
+                "shipping_criteria": [0, 0],
+                "shipping_temperature": False,
+                "window_length": 60,
+                "window_skip": 15,
+            },
+        ),
+        _step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24}),
+        _step(
+            "SleepCorrected",
+            "skdh_processes.sleep",
+            {
+                "start_buffer": 0,
+                "stop_buffer": 0,
+                "internal_wear_temp_thresh": 25.0,
+                "internal_wear_move_thresh": 0.001,
+                "min_rest_block": 30,
+                "max_activity_break": 60,
+                "tso_min_thresh": 0.1,
+                "tso_max_thresh": 1.0,
+                "tso_perc": 10,
+                "tso_factor": 15.0,
+                "min_rest_period": None,
+                "nonwear_move_thresh": None,
+                "min_wear_time": 0,
+                "min_day_hours": 6,
+                "downsample": True,
+                "downsample_aa_filter": True,
+                "day_window": (12, 24),
+                "save_per_minute_results": False,
+                "add_active_time": 0.0,
+            },
+            package="biomarker_assets",
+        ),
+        _step(
+            "ActivityLevelClassification",
+            "activity.core",
+            {
+                "short_wlen": 5,
+                "max_accel_lens": [6, 15, 60],
+                "bout_lens": [1, 5, 10],
+                "bout_criteria": 0.8,
+                "bout_metric": 4,
+                "closed_bout": False,
+                "wear_wake_times_round": None,
+                "min_wear_time": 10,
+                "cutpoints": {
+                    "metric": "metric_enmo",
+                    "kwargs": {"take_abs": False, "trim_zero": True},
+                    "sedentary": 0.05,
+                    "light": 0.11,
+                    "moderate": 0.44,
+                },
+                "day_window": (12, 24),
+                "save_epoch_data": False,
+            },
+        ),
+    ],
+    "Version": _SKDH_VERSION,
+}
 
 
 def gait_pipeline_spec() -> dict:

@@ -31,7 +31,7 @@ from biomarker_assets.defs.partitions import data_files, studies
 from biomarker_assets.lib.partition_keys import file_partition_key
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
-from biomarker_assets.local.wrist_recording import make_demo_wrist_file
+from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
 from biomarker_assets.platform import run_sizing
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable

@@ -1,6 +1,6 @@
 """Axivity ``.cwa`` writer: synthetic recordings in the binary format UK Biobank-scale studies deliver.
 
-A GENEActiv ``.bin`` (see :mod:`biomarker_assets.local.wrist_recording`) stores
+A GENEActiv ``.bin`` (see :mod:`biomarker_assets.local.geneactiv_bin`) stores
 every sample as hex text: a week at 100 Hz is ~770 MB. An Axivity AX3 ``.cwa``
 stores 120 samples in each 512-byte block (4 bytes a sample): the same week is
 ~258 MB, and SKDH reads it with its compiled reader (``skdh.io.ReadCwa``).

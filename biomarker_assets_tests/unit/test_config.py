@@ -143,7 +143,7 @@ def test_exported_json_schema_is_current():
 def test_demo_wrist_pipeline_is_the_tested_wrist_pipeline():
     """demo.yaml spells only non-default parameters; it must build the pipeline test_wrist_recording checks."""
     from biomarker_assets.lib.skdh.pipeline import load_pipeline, spec_from_pipeline
-    from biomarker_assets.local.wrist_recording import WRIST_PIPELINE_SPEC
+    from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC
 
     demo = parse_config((STUDY_FILES / "demo.yaml").read_text()).config.pipelines["wrist-day"].skdh
     assert spec_from_pipeline(load_pipeline(demo)) == spec_from_pipeline(load_pipeline(WRIST_PIPELINE_SPEC))

@@ -15,13 +15,9 @@ import yaml
 from skdh.pipeline import TupleSafeLoader
 
 import biomarker_assets.skdh_processes.sleep  # noqa: F401  (Pipeline.load looks it up)
-from biomarker_assets.local.wrist_recording import (
-    GN_PAGE_SAMPLES,
-    WRIST_PIPELINE_SPEC,
-    generate_wrist_day,
-    make_demo_wrist_file,
-    write_geneactiv_bin,
-)
+from biomarker_assets.local.geneactiv_bin import GN_PAGE_SAMPLES, make_demo_wrist_file, write_geneactiv_bin
+from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC
+from biomarker_assets.local.wrist_recording import generate_wrist_day
 
 GAINS = (25640, 25385, 25110)  # the writer's defaults
 HALF_LSB = 0.5 * 100 / min(GAINS) + 1e-9
