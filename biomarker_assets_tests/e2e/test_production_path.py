@@ -4,7 +4,7 @@ Everything is the real piece except AWS itself: a PostgreSQL server started here
 Dagster's storage; moto holds the stack's cluster, run and daemon task definitions (the names,
 environment and database secret that deploy/stack.yaml gives them); the daemon itself runs as
 an ECS task of the stand-in (so the launcher reads its own task's network from the metadata
-endpoint, as on AWS); every run is a Fargate task that ``local.fake_ecs`` runs as
+endpoint, as on AWS); every run is a Fargate task that ``support.fake_ecs`` runs as
 ``dagster api execute_run``. The instance is container/dagster.yaml with only its polling
 intervals shortened.
 """
