@@ -21,16 +21,6 @@ def _error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def object_bytes(bucket: str, key: str) -> bytes | None:
-    """The object's body, or None when there is no such key (state files not written yet)."""
-    try:
-        return aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404"):
-            return None
-        raise
-
-
 class StudyStore(ConfigurableResource):
     """Where configs are (``config_bucket``/``config_prefix``<study>.yaml) and how files are read/written.
 
@@ -74,7 +64,12 @@ class StudyStore(ConfigurableResource):
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """The object's body, or None when there is no such key (state files not written yet)."""
-        return object_bytes(bucket, key)
+        try:
+            return aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
 
     def config_studies(self) -> Iterator[tuple[str, str]]:
         """(study id, key) for every ``*.yaml`` under the config prefix."""
