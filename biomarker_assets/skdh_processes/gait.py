@@ -73,7 +73,7 @@ class PredictGaitLumbarLgbmCorrected(PredictGaitLumbarLgbm):
         if fs_in < 20.0 or fs_in == goal_fs:  # SKDH raises (too low) or does not resample: nothing to fix
             return _SKDH_PREDICT(self, time=time, accel=accel, fs=fs, tz_name=tz_name, **kwargs)
         if fs_in < 50.0:  # SKDH's own warning, which its predict would not give at goal_fs
-            warn(f"Frequency ({fs_in:.2f}Hz) is less than 50Hz. Downsampling to 20Hz.", UserWarning)
+            warn(f"Frequency ({fs_in:.2f}Hz) is less than 50Hz. Downsampling to 20Hz.", UserWarning, stacklevel=2)
         # SKDH's own resample call, as in its predict
         time_ds, (accel_ds,), *_ = apply_resample(
             goal_fs=goal_fs, time=time, data=(accel,), indices=(), aa_filter=self.downsample_aa_filter, fs=fs_in
