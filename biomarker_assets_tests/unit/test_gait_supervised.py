@@ -198,3 +198,17 @@ def test_supervised_declaration_is_named_in_provenance():
         "skdh_processes.units.GyroscopeUnits",
         f"skdh_processes.gait.SupervisedGaitBout: {SUPERVISED_BOUT_NOTE}",
     ]
+
+
+def test_signal_units_for_provenance():
+    from biomarker_assets.lib.skdh.units import signal_units
+
+    assert signal_units(spec(step(CWA), step(UNITS, units="deg/s"), step(SUPERVISED), step(GAIT))) == {
+        "accel": "g",
+        "gyro": "rad/s",
+        "gyro_in_file": "deg/s",
+        "temperature": "degC",
+        "magnet": "uT",
+    }
+    assert signal_units(spec(step(APDM, sensor_location="lumbar"), step(GAIT)))["gyro"] == "rad/s"
+    assert signal_units(spec(step(CWA), step(GAIT)))["gyro"] == "deg/s"  # what GaitLumbar would be handed
