@@ -6,8 +6,7 @@ height=1.88, gait_pred=True)`` on ``gait_input2.npz`` (a 45-second walk with tur
 its native 128 Hz, gyroscope in rad/s) and compares every key of
 ``gait_results2_{apcwt,vcwt}.npz`` with ``numpy.allclose(..., equal_nan=True)``; the
 same tolerance is used here. The three files come from SKDH's source distribution
-(``tests/gait/data/``); tests that need them are skipped, saying so, where the sample
-folder lacks them.
+(``tests/gait/data/``), fetched hash-checked by ``support.skdh_source_data``.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.local.pipeline_specs import gait_pipeline_spec
 from biomarker_assets.skdh_processes.gait import SUPERVISED_BOUT_NOTE
 from biomarker_assets_tests.support.device_files import write_npz
+from biomarker_assets_tests.support.skdh_source_data import gyro_gait_truth
 
 NPZ = ("ReadNumpyFile", "io.numpy_compressed")
 CWA = ("ReadCwa", "io.axivity")
@@ -48,7 +48,6 @@ VCWT = {
     "max_stride_time": 2.25,
     "loading_factor": 0.2,
 }
-GYRO_FILES = ("gait_input2.npz", "gait_results2_apcwt.npz", "gait_results2_vcwt.npz")
 
 
 def step(which: tuple[str, str], **parameters) -> dict:
@@ -66,11 +65,8 @@ def supervised_spec(units: str, gait: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def gyro_samples(samples: Path) -> Path:
-    missing = [name for name in GYRO_FILES if not (samples / name).is_file()]
-    if missing:
-        pytest.skip(f"SKDH's gyroscope gait truth {missing} not in {samples} (from SKDH 0.17.18's tests/gait/data)")
-    return samples
+def gyro_samples() -> Path:
+    return gyro_gait_truth()
 
 
 def assert_matches_truth(gait: dict, truth: np.lib.npyio.NpzFile) -> None:
