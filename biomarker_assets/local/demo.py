@@ -54,6 +54,18 @@ def find_samples(explicit: Path | None = None) -> Path:
     )
 
 
+def make_supervised_walk(samples: Path, path: Path) -> Path:
+    """A 30-second clinic walk test: the stretch (18-48 s) of SKDH's lumbar recording that SKDH's gait
+    classifier finds as one bout, at the recording's native ~197 Hz."""
+    import numpy as np
+
+    with np.load(samples / "gait_input.npz") as data:
+        time, accel = data["time"], data["accel"]
+    keep = (time >= time[0] + 18.0) & (time < time[0] + 48.0)
+    np.savez(path, time=time[keep], accel=accel[keep])
+    return path
+
+
 def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
     """S3 key -> local file for the demo study; every branch of the flow has a file."""
     from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
@@ -76,6 +88,8 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
         "raw/lumbar/DM001_V1_lumbar.npz": samples / "gait_input.npz",
         # ...and for a subject whose height is missing: waits
         "raw/lumbar/DM003_V1_lumbar.npz": samples / "gait_input.npz",
+        # a supervised walk test (the whole file is walking): gait without a bout classifier
+        "raw/walk-test/DM001_V1_lumbar.npz": make_supervised_walk(samples, workdir / "walk_test.npz"),
         # a file that is not a CWA file at all past its first block: fails
         "raw/wrist/DM004_V1_wrist.cwa": corrupt,
         # a name the study's pattern cannot read: waits for a rename

@@ -5,9 +5,24 @@
 is usable in a spec once it is listed here.
 """
 
+from biomarker_assets.skdh_processes.gait import PredictGaitLumbarLgbmCorrected, SupervisedGaitBout
 from biomarker_assets.skdh_processes.resample import Resample
 from biomarker_assets.skdh_processes.sleep import SleepCorrected
+from biomarker_assets.skdh_processes.units import GyroscopeUnits
 
-PROJECT_PROCESSES = {"Resample": Resample, "SleepCorrected": SleepCorrected}
+PROJECT_PROCESSES = {
+    "Resample": Resample,
+    "SleepCorrected": SleepCorrected,
+    "PredictGaitLumbarLgbmCorrected": PredictGaitLumbarLgbmCorrected,
+    "SupervisedGaitBout": SupervisedGaitBout,
+    "GyroscopeUnits": GyroscopeUnits,
+}
 
-__all__ = ["PROJECT_PROCESSES", "Resample", "SleepCorrected"]
+__all__ = [
+    "PROJECT_PROCESSES",
+    "GyroscopeUnits",
+    "PredictGaitLumbarLgbmCorrected",
+    "Resample",
+    "SleepCorrected",
+    "SupervisedGaitBout",
+]

@@ -56,6 +56,7 @@ EXPECTED_STATUS = {
     "raw/clinic/DM005_V1_wrist.bin": "processed",
     "raw/lumbar/DM001_V1_lumbar.npz": "processed",
     "raw/lumbar/DM003_V1_lumbar.npz": "waiting",
+    "raw/walk-test/DM001_V1_lumbar.npz": "processed",
     "raw/wrist/DM004_V1_wrist.cwa": "failed",
     "raw/wrist/recording final (2).cwa": "waiting",
 }
@@ -174,6 +175,30 @@ def test_gait_results_in_s3_equal_skdh_truth(demo, samples):
     assert status.biomarkers["gait_speed_m_s"] == pytest.approx(np.nanmean(truth["gait speed"]))
 
 
+def test_supervised_walk_test_is_one_declared_bout(demo, samples):
+    """The walk-test file is one bout by declaration: SKDH's GaitLumbar with gait_pred=True on the same
+    samples, each stride with its own timestamp, and the declaration named in provenance."""
+    from skdh.gait import GaitLumbar
+
+    from biomarker_assets.skdh_processes.gait import SUPERVISED_BOUT_NOTE
+
+    status = demo["statuses"]["raw/walk-test/DM001_V1_lumbar.npz"]
+    table = _s3_parquet(status.results + "GaitLumbar.parquet")
+    data = np.load(samples / "gait_input.npz")
+    keep = (data["time"] >= data["time"][0] + 18.0) & (data["time"] < data["time"][0] + 48.0)
+    factors = {"ic_prom_factor": 0.1, "ic_dist_factor": 0.0, "fc_prom_factor": 0.1, "fc_dist_factor": 0.0}
+    skdh_gait = GaitLumbar(**factors).predict(
+        time=data["time"][keep], accel=data["accel"][keep], height=1.88, gait_pred=True
+    )
+    assert table.num_rows == len(skdh_gait["gait speed"]) > 20 and set(table["Bout N"].to_pylist()) == {1}
+    assert np.allclose(table["gait speed"].to_numpy(), skdh_gait["gait speed"], equal_nan=True)
+    assert str(table.schema.field("IC Datetime").type).startswith("timestamp")
+    assert len(set(table["IC Datetime"].to_pylist())) == table.num_rows
+    bucket, prefix = status.results.removeprefix("s3://").split("/", 1)
+    record = _s3_json(bucket, prefix + "provenance.json")
+    assert f"skdh_processes.gait.SupervisedGaitBout: {SUPERVISED_BOUT_NOTE}" in record["code"]["project_processes"]
+
+
 def test_cwa_read_from_s3_through_the_project_equals_skdh_truth(demo, samples, tmp_path):
     """The project's download + the study config's reader step give SKDH's ax3 truth (atol 5e-5)."""
     from biomarker_assets.lib.skdh.execution import read_file
@@ -209,7 +234,7 @@ def test_study_summary_has_a_row_per_subject_day_and_gait_bout(demo, samples):
     assert day["row_type"] == "day" and day["wear_hours"] == pytest.approx(statuses["wear_hours"])
     assert day["total_sleep_time_min"] == pytest.approx(statuses["total_sleep_time_min"])
     assert day["height_m"] == pytest.approx(1.88) and day["sex"] == "M" and day["age_years"] == 41
-    bouts = [r for r in table if r["row_type"] == "gait_bout"]
+    bouts = [r for r in table if r["row_type"] == "gait_bout" and r["file_key"] == "raw/lumbar/DM001_V1_lumbar.npz"]
     truth = np.load(samples / "gait_results_apcwt.npz")
     assert [r["gait_bout_n"] for r in bouts] == sorted(set(truth["Bout N"].astype(int)))
     assert sum(r["gait_strides"] for r in bouts) == len(truth["gait speed"])

@@ -308,8 +308,10 @@ def test_skdh_gait_without_bouts_makes_one_bout_of_a_wrist_recording(samples):
 def test_gait_needs_predicted_gait_bouts_before_it():
     assert validate_pipeline_spec(spec(step(CWA), step(GAIT))) == [
         "step 1 ('GaitLumbar'): no PredictGaitLumbarLgbm step before it, so SKDH would take the whole recording as "
-        "one gait bout (on wrist or free-living data, meaningless strides); add a PredictGaitLumbarLgbm step "
-        "(package skdh, module context.gait_classification) before it"
+        "one gait bout (on wrist or free-living data, meaningless strides); add a PredictGaitLumbarLgbmCorrected "
+        "step (package biomarker_assets, module skdh_processes.gait) before it, or, if every file of this pipeline "
+        "is one supervised walking test, declare it with a SupervisedGaitBout step (package biomarker_assets, "
+        "module skdh_processes.gait)"
     ]
     assert len(validate_pipeline_spec(spec(step(CWA), step(GAIT), step(PREDICT_GAIT)))) == 1
     assert validate_pipeline_spec(spec(step(CWA), step(PREDICT_GAIT), step(GAIT))) == []

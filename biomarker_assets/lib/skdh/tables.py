@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -33,10 +34,28 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
         out.append((prefix, value))
 
 
+def _pandas_column(value: Any) -> pa.Array | None:
+    """A pandas Index/Series/array as one typed Arrow value per row (timestamps keep their zone); else None.
+
+    SKDH hands some per-stride results over as pandas objects (``GaitLumbar``'s ``IC Datetime``
+    is a ``DatetimeIndex``); turned into text they became one repr of the whole index per row.
+    Detected by module name so this module needs no pandas import.
+    """
+    if not type(value).__module__.startswith("pandas") or not hasattr(value, "__len__"):
+        return None
+    try:
+        return pa.array(value)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in value], type=pa.string())
+
+
 def _to_array(value: Any) -> Any:
-    """A leaf as an ndarray (or a scalar: Python/NumPy scalars, str, None, 0-d arrays)."""
-    if value is None or isinstance(value, (str, bytes, bool, int, float, np.generic)):
+    """A leaf as an ndarray or Arrow array (or a scalar: Python/NumPy scalars, str, None, datetimes, 0-d arrays)."""
+    if value is None or isinstance(value, (str, bytes, bool, int, float, np.generic, dt.datetime, dt.date)):
         return value.item() if isinstance(value, np.generic) else value
+    column = _pandas_column(value)
+    if column is not None:
+        return column
     if isinstance(value, (list, tuple)):
         try:
             value = np.asarray(value)
@@ -51,6 +70,8 @@ def _to_array(value: Any) -> Any:
 
 def _arrow(values: Any) -> pa.Array:
     """NumPy column -> Arrow; object columns that Arrow cannot type become strings."""
+    if isinstance(values, pa.Array):
+        return values
     if isinstance(values, np.ndarray) and values.dtype.kind == "O":
         try:
             return pa.array(values.tolist())
@@ -72,7 +93,8 @@ def results_to_tables(results: dict[str, dict]) -> dict[str, pa.Table]:
 
     - nested dicts are flattened with ``parent/child`` column names; tuple keys
       (day windows) are joined with ``_`` (``day_ends/12_24``);
-    - lists become arrays; 1-D arrays are columns; 2-D (and higher, reshaped to
+    - lists become arrays; 1-D arrays are columns; pandas objects (``IC Datetime``, a
+      ``DatetimeIndex``) are columns typed by Arrow, timestamps with their zone; 2-D (and higher, reshaped to
       2-D) arrays are split into ``name_0``, ``name_1``, ...;
     - the step's table has the columns of the most common length (ties: the
       longer length); scalars (including None -> null string) are repeated down it;
@@ -89,10 +111,12 @@ def results_to_tables(results: dict[str, dict]) -> dict[str, pa.Table]:
         leaves: list[tuple[str, Any]] = []
         _flatten("", res, leaves)
         scalars: list[tuple[str, Any]] = []
-        columns: list[tuple[str, np.ndarray]] = []
+        columns: list[tuple[str, np.ndarray | pa.Array]] = []
         for name, value in leaves:
             value = _to_array(value)
-            if not isinstance(value, np.ndarray):
+            if isinstance(value, pa.Array):
+                columns.append((name, value))
+            elif not isinstance(value, np.ndarray):
                 scalars.append((name, value))
             elif value.ndim == 1:
                 columns.append((name, value))

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 from skdh.base import BaseProcess
-from skdh.context import PredictGaitLumbarLgbm
-from skdh.gait import GaitLumbar
 from skdh.preprocessing import DETACH, CalibrateAccelerometer, CtaWearDetection, GetDayWindowIndices
 from skdh.sleep import Sleep
 
+from biomarker_assets.lib.skdh import gait_traps
 from biomarker_assets.lib.skdh.errors import PipelineRunError
 from biomarker_assets.lib.skdh.readers import reader_for_class
 
@@ -105,19 +104,6 @@ def _day_window_problem(
     return message
 
 
-def _gait_bouts_problem(step: Step, gait_bouts_step: int | None) -> str | None:
-    """``GaitLumbar`` without bouts from a preceding ``PredictGaitLumbarLgbm`` takes the whole recording as
-    one gait bout: on wrist or free-living data every arm swing becomes a "stride"."""
-    i, cls, _params = step
-    if not issubclass(cls, GaitLumbar) or gait_bouts_step is not None:
-        return None
-    return (
-        f"{_where(i, cls)}: no PredictGaitLumbarLgbm step before it, so SKDH would take the whole recording as "
-        "one gait bout (on wrist or free-living data, meaningless strides); add a PredictGaitLumbarLgbm "
-        "step (package skdh, module context.gait_classification) before it"
-    )
-
-
 def _temperature_problem(step: Step, reader: Step | None) -> str | None:
     """``DETACH``/``CtaWearDetection`` need temperature; a reader that statically gives none cannot provide it
     (readers whose files decide are checked when the pipeline runs, see :func:`check_step_inputs`)."""
@@ -145,7 +131,8 @@ def order_problems(steps: list[Step]) -> list[str]:
             for key in _day_windows(params):
                 later_windows.setdefault(key, i)
     window_steps: list[int] = []
-    gait_bouts_step: int | None = None
+    classifier: int | None = None  # last gait classifier step so far
+    supervised: int | None = None  # last SupervisedGaitBout declaration so far
     reader: Step | None = None
     for step in steps:
         i, cls, params = step
@@ -153,7 +140,8 @@ def order_problems(steps: list[Step]) -> list[str]:
             reader = step
         found = (
             _day_window_problem(step, windows, window_steps, later_windows),
-            _gait_bouts_problem(step, gait_bouts_step),
+            gait_traps.bouts_problem(step, classifier, supervised),
+            gait_traps.units_problem(step, reader),
             _temperature_problem(step, reader),
         )
         problems += [p for p in found if p is not None]
@@ -161,8 +149,7 @@ def order_problems(steps: list[Step]) -> list[str]:
             window_steps.append(i)
             for key in _day_windows(params):
                 windows.setdefault(key, i)
-        if issubclass(cls, PredictGaitLumbarLgbm):
-            gait_bouts_step = i
+        classifier, supervised = gait_traps.order_state(cls, i, classifier, supervised)
     return problems
 
 
@@ -184,6 +171,7 @@ def _fs(kwargs: Mapping) -> float:
 
 def check_step_inputs(i: int, proc: BaseProcess, kwargs: Mapping) -> None:
     """Traps that depend on the file, checked just before the step; raises :class:`PipelineRunError`."""
+    gait_traps.check_gait_inputs(i, proc, kwargs)
     where = _where(i, type(proc))
     if isinstance(proc, (DETACH, CtaWearDetection)):
         n = n_samples(kwargs)
