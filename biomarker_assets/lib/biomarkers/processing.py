@@ -148,9 +148,10 @@ def process_local_file(
     from biomarker_assets.lib.biomarkers.overview_plot import overview_pngs
     from biomarker_assets.lib.skdh.execution import run_pipeline
     from biomarker_assets.lib.skdh.pipeline import load_pipeline
-    from biomarker_assets.lib.skdh.resolved import resolved_steps
+    from biomarker_assets.lib.skdh.resolved import day_windows, resolved_steps
     from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
     from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
+    from biomarker_assets.lib.summary.windows import without_partial_windows
 
     pipeline_cfg = loaded.config.pipelines[pipeline_name]
     started = utc_now()
@@ -173,7 +174,10 @@ def process_local_file(
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} produced no results for {input_record.uri}")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = write_results(tables, out_dir)
-    headline = headline_biomarkers(results)
+    steps = resolved_steps(pipeline_cfg.skdh)
+    windows = day_windows(steps)
+    time_zone = inputs.get("tz_name") or getattr(loaded.config, "time_zone", None)
+    headline = headline_biomarkers(without_partial_windows(results, windows))  # partial days not averaged in
     digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {
         "study": loaded.config.study,
@@ -185,7 +189,8 @@ def process_local_file(
         "pipeline_digest": digest,
         "skdh_version": SKDH_VERSION,
     }
-    files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
+    rows = file_summary_rows(tables, identity, windows, time_zone)
+    files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): rows}, out_dir)
     thumbnail = None
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
@@ -223,7 +228,7 @@ def process_local_file(
         config=config_record(loaded),
         subject={**inputs},
         file_fields=dict(file_fields or {}),
-        time_zone=inputs.get("tz_name") or getattr(loaded.config, "time_zone", None),
+        time_zone=time_zone,
         sampling=sampling,
         code=CodeRecord(
             project_version=__version__,
@@ -232,7 +237,7 @@ def process_local_file(
             pipeline_version=pipeline_cfg.version,
             pipeline_digest=digest,
             project_processes=project_processes(pipeline_cfg.skdh),
-            resolved_pipeline=resolved_steps(pipeline_cfg.skdh),
+            resolved_pipeline=steps,
             corrections=corrections(pipeline_cfg.skdh),
             packages=package_versions(),
             python_version=platform.python_version(),

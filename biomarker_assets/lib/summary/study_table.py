@@ -26,6 +26,7 @@ SORT_KEYS = [
     ("subject", "ascending"),
     ("file_key", "ascending"),
     ("row_type", "ascending"),
+    ("window_start", "ascending"),
     ("day_n", "ascending"),
     ("gait_bout_n", "ascending"),
 ]
@@ -33,6 +34,8 @@ PREVIEW_COLUMNS = [
     "row_type",
     "subject",
     "date",
+    "window_start",
+    "window_partial",
     "wear_hours",
     "total_sleep_time_min",
     "mvpa_min",
@@ -56,6 +59,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
+def _with_every_column(table: pa.Table) -> pa.Table:
+    """A table stored by an older version, with the columns added since as nulls (e.g. the window columns)."""
+    columns = [
+        table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in SUMMARY_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SUMMARY_SCHEMA)
+
+
 def study_summary_table(
     previous: pa.Table | None,
     changed_files: Iterable[str],
@@ -70,8 +82,8 @@ def study_summary_table(
     if previous is not None:
         changed = pa.array(sorted(changed_files), pa.string())
         keep = pc.invert(pc.is_in(previous["file_key"], value_set=changed))
-        parts.append(previous.filter(keep).select(SUMMARY_SCHEMA.names))
-    parts += [rows.select(SUMMARY_SCHEMA.names).cast(SUMMARY_SCHEMA) for rows in changed_rows]
+        parts.append(_with_every_column(previous.filter(keep)))
+    parts += [_with_every_column(rows) for rows in changed_rows]
     base = pa.concat_tables(parts) if parts else SUMMARY_SCHEMA.empty_table()
     subject_ids = base["subject"].to_pylist()
     columns = [
