@@ -45,6 +45,33 @@ PREVIEW_COLUMNS = [
 ]
 
 
+#: what each number is, in which unit: written into the Parquet schema (field metadata) and shown on the asset
+COLUMN_NOTES: dict[str, str] = {
+    "date": "local date the row's window starts",
+    "day_n": "SKDH's day number within the file and step (not a key: steps number days by their own windows)",
+    "window_start": "window start, local wall clock in window_time_zone (SKDH day_window base hour)",
+    "window_end": "window end, local wall clock (start + SKDH day_window period)",
+    "window_time_zone": "IANA zone of the window times, or the device's clock when the study names none",
+    "window_hours_covered": "hours of the window the recording covers [h]",
+    "window_partial": "the recording starts after or ends before the window: headline means leave it out",
+    "wear_hours": "hours worn in the window [h] (SKDH ActivityLevelClassification N wear hours)",
+    "total_sleep_time_min": "total sleep time in the night's window [min]",
+    "sleep_opportunity_min": "total sleep opportunity (TSO) duration [min]",
+    "sleep_onset_latency_min": "sleep onset latency [min]",
+    "wake_after_sleep_onset_min": "wake after sleep onset [min]",
+    "mvpa_min": "moderate-to-vigorous activity outside sleep, 5 s epochs [min]",
+    "light_min": "light activity outside sleep, 5 s epochs [min]",
+    "sedentary_min": "sedentary time outside sleep, 5 s epochs [min]",
+    "gait_bout_duration_s": "gait bout duration [s]",
+    "gait_speed_m_s": "mean gait speed over the bout's strides [m/s]",
+    "cadence_steps_min": "mean cadence over the bout's strides [steps/min]",
+    "stride_length_m": "mean stride length over the bout's strides [m]",
+    "height_m": "subject height [m]",
+    "weight_kg": "subject weight [kg]",
+    "age_years": "subject age [years]",
+}
+
+
 def summary_key(loaded: LoadedConfig) -> str:
     return f"{loaded.config.results_prefix}_summary/study_summary.parquet"
 
@@ -54,8 +81,12 @@ def read_parquet(body: bytes | None) -> pa.Table | None:
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    """Parquet with each column's unit and meaning (``COLUMN_NOTES``) as field metadata ``description``."""
+    fields = [
+        f.with_metadata({"description": COLUMN_NOTES[f.name]}) if f.name in COLUMN_NOTES else f for f in table.schema
+    ]
     buffer = io.BytesIO()
-    pq.write_table(table, buffer)
+    pq.write_table(pa.Table.from_arrays(table.columns, schema=pa.schema(fields)), buffer)
     return buffer.getvalue()
 
 
