@@ -253,3 +253,14 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     ]
     assert evaluation.passed is False
     assert [m for m in drain_messages() if m["kind"] == "qc_failed"] == []
+
+
+def test_demo_result_reproduces_from_its_provenance_alone(demo, tmp_path, monkeypatch, capsys):
+    """`biomarker-assets reproduce` on the demo's gait result, from a directory it was not made in."""
+    from biomarker_assets.platform.reproduce import run_reproduce
+
+    status = demo["statuses"]["raw/lumbar/DM001_V1_lumbar.npz"]
+    monkeypatch.chdir(tmp_path)
+    assert run_reproduce(status.results + "provenance.json") == 0, capsys.readouterr().out
+    record = _s3_json(*(status.results + "provenance.json").removeprefix("s3://").split("/", 1))
+    assert record["input"]["version_id"] and record["config"]["version_id"]  # versioned buckets, as in the stack
