@@ -7,7 +7,9 @@ materialization metadata, so a regulator can trace any output from either side.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,26 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def image_digest(image: str) -> str | None:
-    """The run's image digest: the container's ``BIOMARKER_IMAGE_DIGEST``, else the one an ``@sha256:`` URI names."""
+    """The run's image digest, where there is one.
+
+    In order: ``BIOMARKER_IMAGE_DIGEST`` (set by whoever resolved the image), the digest an
+    ``...@sha256:`` image URI names (stage and prod deploy by digest), and on ECS the container's
+    ``ImageID`` from the task metadata endpoint v4 (``ECS_CONTAINER_METADATA_URI_V4``).
+    """
     digest = os.environ.get(IMAGE_DIGEST_ENV)
     if digest:
         return digest
-    return image.split("@", 1)[1] if "@sha256:" in image else None
+    if "@sha256:" in image:
+        return image.split("@", 1)[1]
+    metadata_uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    if not metadata_uri:
+        return None
+    try:
+        with urllib.request.urlopen(metadata_uri, timeout=2) as response:  # the task's own local endpoint
+            image_id = json.load(response).get("ImageID")
+    except (OSError, ValueError, AttributeError):
+        return None  # provenance then says there was none; never fail a run over it
+    return image_id if isinstance(image_id, str) and image_id.startswith("sha256:") else None
 
 
 def utc_now() -> str:

@@ -115,3 +115,33 @@ def test_tampered_output_and_other_numpy_fail_naming_what_differs(made, tmp_path
     out = capsys.readouterr().out
     assert "first environment difference: numpy: recorded 1.26.4, here " in out and "MISMATCH" not in out
     assert run_reproduce(str(local), allow_environment_differences=True) == 0
+
+
+def test_image_digest_from_the_ecs_task_metadata_endpoint(monkeypatch):
+    """On Fargate the container's ImageID (metadata endpoint v4) is the digest when the image URI has none."""
+    import http.server
+    import threading
+
+    from biomarker_assets.lib.provenance import image_digest
+
+    class Container(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's method name)
+            body = json.dumps({"Name": "run", "ImageID": "sha256:" + "ab" * 32}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Container)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("BIOMARKER_IMAGE_DIGEST", raising=False)
+        monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", f"http://127.0.0.1:{server.server_port}/v4/task-1")
+        assert image_digest("biomarker-assets:1.0") == "sha256:" + "ab" * 32
+        monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", "http://127.0.0.1:9/unreachable")
+        assert image_digest("biomarker-assets:1.0") is None
+    finally:
+        server.shutdown()
