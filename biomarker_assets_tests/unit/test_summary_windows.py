@@ -18,7 +18,7 @@ import yaml
 
 from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
 from biomarker_assets.lib.summary.rows import day_rows
-from biomarker_assets.lib.summary.windows import without_partial_windows
+from biomarker_assets.lib.summary.windows import parse_local, without_partial_windows
 
 SLEEP = {  # as SKDH's Sleep reports a recording from Mon 12:00 to Wed 02:33 (153 min into the second night)
     "Day N": [1, 2],
@@ -98,3 +98,9 @@ def test_generated_recording_ending_mid_night(tmp_path):
     assert result.headline["total_sleep_time_min"] == nights[0]["total_sleep_time_min"]  # the cut night left out
     full_days = [r for r in rows if r["mvpa_min"] is not None and not r["window_partial"]]
     assert result.headline["mvpa_min"] == pytest.approx(np.mean([r["mvpa_min"] for r in full_days]))
+
+
+def test_skdh_timestamp_text_with_nanoseconds_or_an_offset_is_local_wall_clock():
+    assert parse_local("2024-03-04 12:00:00.123456789") == datetime(2024, 3, 4, 12, 0, 0, 123456)
+    assert parse_local("2024-03-31 03:00:00.000000+02:00") == datetime(2024, 3, 31, 3, 0)
+    assert parse_local("") is None and parse_local("not a time") is None

@@ -176,7 +176,8 @@ def process_local_file(
     files = write_results(tables, out_dir)
     steps = resolved_steps(pipeline_cfg.skdh)
     windows = day_windows(steps)
-    time_zone = inputs.get("tz_name") or getattr(loaded.config, "time_zone", None)
+    zone = inputs.get("tz_name") or getattr(loaded.config, "time_zone", None)  # an IANA name, when one is given
+    time_zone = zone if isinstance(zone, str) else None
     headline = headline_biomarkers(without_partial_windows(results, windows))  # partial days not averaged in
     digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {

@@ -14,6 +14,7 @@ parameter, taken from the resolved pipeline), GaitLumbar as ``Day Start Datetime
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +48,7 @@ def parse_local(value: Any) -> datetime | None:
     text = str(value)
     if "." in text:  # Python keeps microseconds only
         head, frac = text.split(".", 1)
-        digits = "".join(c for c in frac if c.isdigit())
+        digits = "".join(itertools.takewhile(str.isdigit, frac))  # then maybe a UTC offset
         text = f"{head}.{digits[:6].ljust(6, '0')}{frac[len(digits) :]}"
     try:
         parsed = datetime.fromisoformat(text)
