@@ -125,6 +125,12 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev(port=args.port, samples=args.samples, home=args.home)
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from biomarker_assets.platform.reproduce import run_reproduce
+
+    return run_reproduce(args.provenance, allow_environment_differences=args.allow_environment_differences)
+
+
 def _deploy(args: argparse.Namespace) -> int:
     from biomarker_assets.deploy import DeployError, deploy, parse_assignments
 
@@ -181,6 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         help="subject input for the pipeline, e.g. height=1.88 (metres)",
     )
     p.set_defaults(func=_process_file)
+
+    p = sub.add_parser("reproduce", help="re-make a result from its provenance record and compare every output")
+    p.add_argument("provenance", help="provenance.json: a local path or an s3:// URI")
+    p.add_argument(
+        "--allow-environment-differences",
+        action="store_true",
+        help="exit 0 when every output matches even if package versions differ from the record",
+    )
+    p.set_defaults(func=_reproduce)
 
     p = sub.add_parser("deploy", help="create or update the AWS stack of one environment (CloudFormation)")
     p.add_argument("--env", required=True, choices=["dev", "stage", "prod"])

@@ -95,6 +95,8 @@ def create_project_resources() -> dict[str, str]:
     names = project_names()
     s3, sqs, dynamodb = aws_client("s3"), aws_client("sqs"), aws_client("dynamodb")
     s3.create_bucket(Bucket=names.config_bucket)
+    # versioned as in the stack: provenance records the config's VersionId and `reproduce` fetches it
+    s3.put_bucket_versioning(Bucket=names.config_bucket, VersioningConfiguration={"Status": "Enabled"})
     queue_url = sqs.create_queue(QueueName=names.queue)["QueueUrl"]
     dynamodb.create_table(
         TableName=names.table,

@@ -104,6 +104,8 @@ def seed_demo(samples: Path, workdir: Path) -> None:
     names = project_names()
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=DEMO_BUCKET)
+    # versioned as in the stack: provenance records each input's VersionId and `reproduce` fetches it
+    s3.put_bucket_versioning(Bucket=DEMO_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     for key, path in demo_objects(samples, workdir).items():
         s3.upload_file(str(path), DEMO_BUCKET, key)
     for name in ("demo.yaml", "broken-study.yaml", "lost-study.yaml"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 
-from biomarker_assets.lib.study_config.loading import ConfigNotFound, LoadedConfig, config_key, parse_study_config
+from biomarker_assets.lib.study_config.loading import (
+    ConfigLocation,
+    ConfigNotFound,
+    LoadedConfig,
+    config_key,
+    parse_study_config,
+)
 from biomarker_assets.resources.aws import aws_client
 
 
@@ -54,13 +61,17 @@ class StudyStore(ConfigurableResource):
         """The study's config, validated; ConfigNotFound when there is no file, ConfigError when it is bad."""
         key = self.config_key(study)
         try:
-            body = aws_client("s3").get_object(Bucket=self.config_bucket, Key=key)["Body"].read()
+            response = aws_client("s3").get_object(Bucket=self.config_bucket, Key=key)
+            body = response["Body"].read()
         except ClientError as exc:
             code = _error_code(exc)
             if code in ("NoSuchKey", "NoSuchBucket", "404"):
                 raise ConfigNotFound(f"no study config at {self.config_uri(study)} ({code})") from exc
             raise
-        return parse_study_config(body, self.config_uri(study), study)
+        loaded = parse_study_config(body, self.config_uri(study), study)
+        etag = str(response.get("ETag", "")).strip('"') or None
+        location = ConfigLocation(self.config_bucket, key, response.get("VersionId"), etag)
+        return dataclasses.replace(loaded, location=location)
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """The object's body, or None when there is no such key (state files not written yet)."""

@@ -124,4 +124,7 @@ class SleepCorrected(Sleep):
     result keys and ``sleep`` indices for ActivityLevelClassification).
     """
 
+    #: what provenance records beside the class name (lib/biomarkers/processing.corrections reads it)
+    PROVENANCE_NOTE = SLEEP_FIX_NOTE
+
     predict = handle_process_returns(results_to_kwargs=True)(_rebind_predict())

@@ -144,6 +144,7 @@ def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
     assert record["input"]["uri"] == f"s3://{DEMO_BUCKET}/{key}"
     assert record["input"]["etag"] == head["ETag"].strip('"') and record["input"]["size"] == head["ContentLength"]
     assert record["code"]["skdh_version"] == "0.17.18"
+    assert record["sampling"]["units"]["accel"] == "g"  # the units the analysis steps received
     assert record["code"]["pipeline_digest"][:12] in prefix
     assert len(record["config_digest"]) == 64 and record["code"]["dagster_run_id"]
     outputs = {o["uri"]: o for o in record["outputs"]}
@@ -278,3 +279,14 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     ]
     assert evaluation.passed is False
     assert [m for m in drain_messages() if m["kind"] == "qc_failed"] == []
+
+
+def test_demo_result_reproduces_from_its_provenance_alone(demo, tmp_path, monkeypatch, capsys):
+    """`biomarker-assets reproduce` on the demo's gait result, from a directory it was not made in."""
+    from biomarker_assets.platform.reproduce import run_reproduce
+
+    status = demo["statuses"]["raw/lumbar/DM001_V1_lumbar.npz"]
+    monkeypatch.chdir(tmp_path)
+    assert run_reproduce(status.results + "provenance.json") == 0, capsys.readouterr().out
+    record = _s3_json(*(status.results + "provenance.json").removeprefix("s3://").split("/", 1))
+    assert record["input"]["version_id"] and record["config"]["version_id"]  # versioned buckets, as in the stack

@@ -53,6 +53,10 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
 
     table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet"))
     assert table is not None
+    assert b"wall clock" in table.schema.field("window_start").metadata[b"description"]  # units and meaning stored
+    assert second["time_zones"] == "device clock (no time zone)" and "window_partial" in second["columns"]
+    bouts = table.to_pylist()
+    assert {(r["window_start"].hour, r["window_end"].day - r["window_start"].day) for r in bouts} == {(0, 1)}
     heights = {r["subject"]: r["height_m"] for r in table.to_pylist()}
     assert heights == {"DM001": 1.88, "DM002": round(65 * 0.0254, 4), "DM004": round(70 * 0.0254, 4)}
 
@@ -104,6 +108,10 @@ def test_summary_schema_and_day_columns_come_from_the_biomarker_kinds():
         *[(n, s) for n in ("row_type", "study", "subject", "file_key", "file_fields", "pipeline")],
         *[(n, s) for n in ("pipeline_version", "pipeline_digest", "skdh_version", "date")],
         ("day_n", i),
+        *[(n, pa.timestamp("s")) for n in ("window_start", "window_end")],
+        ("window_time_zone", s),
+        ("window_hours_covered", f),
+        ("window_partial", pa.bool_()),
         *[(n, f) for n in ("wear_hours", "total_sleep_time_min", "sleep_opportunity_min")],
         *[(n, f) for n in ("sleep_onset_latency_min", "wake_after_sleep_onset_min", "mvpa_min", "light_min")],
         ("sedentary_min", f),

@@ -166,7 +166,9 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
     version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
-    checks = evaluate_qc(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
+    checks = evaluate_qc(
+        pipeline_cfg.qc, result.headline, result.fs, result.empty_tables, result.nominal_fs, result.measured_fs
+    )
     failing = failed(checks)
     if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
         notifier.send(
@@ -201,6 +203,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
                 else {}
             ),
             "fs": result.fs,
+            "file_fs_nominal": result.nominal_fs,
+            "file_fs_measured": result.measured_fs,
             "qc_failed": failing,
             **result.provenance.dagster_metadata(),
         },

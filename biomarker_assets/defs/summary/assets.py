@@ -54,6 +54,7 @@ def study_summary(
     # Arrow loads here, in the run, not with the code location
     from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE
     from biomarker_assets.lib.summary.study_table import (
+        COLUMN_NOTES,
         PREVIEW_COLUMNS,
         parquet_bytes,
         read_parquet,
@@ -93,6 +94,11 @@ def study_summary(
             "files_read": len(changed),
             "files_total": len(set(summary["file_key"].to_pylist())),
             "after_storage_id": newest,
+            "time_zones": ", ".join(sorted({z for z in summary["window_time_zone"].to_pylist() if z})) or "none",
+            "partial_windows": sum(bool(p) for p in summary["window_partial"].to_pylist()),
+            "columns": dg.MetadataValue.md(
+                markdown_table([{"column": k, "unit and meaning": v} for k, v in COLUMN_NOTES.items()])
+            ),
             "preview": dg.MetadataValue.md(markdown_table(preview.to_pylist())),
         }
     )

@@ -216,8 +216,13 @@ def headline_biomarkers(results: Mapping[str, Any]) -> Headline:
 
 
 def evaluate_qc(
-    qc: QualityChecks, headline: Mapping[str, Any], fs: float | None, empty_tables: list[str]
+    qc: QualityChecks,
+    headline: Mapping[str, Any],
+    fs: float | None,
+    empty_tables: list[str],
+    nominal_fs: float | None = None,
+    measured_fs: float | None = None,
 ) -> list[CheckOutcome]:
-    """Every QC check on one processed file, in ``QC_CHECKS`` order."""
-    inputs = QcInputs(qc, headline, fs, empty_tables)
+    """Every QC check on one processed file, in ``QC_CHECKS`` order (rates: the file's, before resampling)."""
+    inputs = QcInputs(qc, headline, fs, empty_tables, nominal_fs, measured_fs)
     return [check.evaluate(inputs) for check in QC_CHECKS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,14 +20,19 @@ from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
+    ConfigRecord,
+    Correction,
     InputRecord,
     OutputRecord,
     ProvenanceRecord,
+    SamplingRecord,
+    image_digest,
     sha256_file,
     utc_now,
 )
 from biomarker_assets.lib.skdh.digest import pipeline_digest
-from biomarker_assets.lib.skdh.version import SKDH_VERSION
+from biomarker_assets.lib.skdh.units import signal_units
+from biomarker_assets.lib.skdh.version import SKDH_VERSION, package_versions
 from biomarker_assets.lib.study_config.loading import LoadedConfig
 from biomarker_assets.lib.study_config.schema import StudyConfig
 
@@ -50,6 +56,8 @@ class ProcessingResult:
     fs: float | None = None  # sampling rate of the signal the pipeline ended with
     thumbnail: bytes | None = None  # small overview PNG for the materialization page
     empty_tables: list[str] = field(default_factory=list)
+    nominal_fs: float | None = None  # the file's declared rate, as read (before any resampling)
+    measured_fs: float | None = None  # the rate of the read timestamps (what the sampling_rate QC compares)
 
 
 def results_folder(pipeline_name: str, pipeline_version: str, spec: dict) -> str:
@@ -86,15 +94,35 @@ def mark_input_removed(store: ResultStore, config: StudyConfig, pipeline_name: s
 
 def project_processes(spec: dict) -> list[str]:
     """``module.Process: note`` of each project process in ``spec``, for provenance."""
+    return [f"{c.process}: {c.note}" if c.note else c.process for c in corrections(spec)]
+
+
+def corrections(spec: dict) -> list[Correction]:
+    """Each project process in ``spec`` with its ``PROVENANCE_NOTE`` (what it changes from SKDH; "" if none)."""
     from biomarker_assets.skdh_processes import PROJECT_PROCESSES
 
-    notes = []
+    found = []
     for step in spec.get("Steps", []):
         if step.get("package") == "biomarker_assets":
             cls = PROJECT_PROCESSES.get(step["process"])
-            note = getattr(cls, "PROVENANCE_NOTE", "")
-            notes.append(f"{step['module']}.{step['process']}" + (f": {note}" if note else ""))
-    return notes
+            found.append(
+                Correction(process=f"{step['module']}.{step['process']}", note=getattr(cls, "PROVENANCE_NOTE", ""))
+            )
+    return found
+
+
+def config_record(loaded: LoadedConfig) -> ConfigRecord:
+    """The config as read: its S3 version when it came from S3, its sha256 and a copy of its text."""
+    where = loaded.location
+    return ConfigRecord(
+        uri=loaded.source,
+        bucket=where.bucket if where else None,
+        key=where.key if where else None,
+        version_id=where.version_id if where else None,
+        etag=where.etag if where else None,
+        sha256=loaded.digest,
+        text=loaded.raw.decode("utf-8", errors="replace"),
+    )
 
 
 def process_local_file(
@@ -121,8 +149,10 @@ def process_local_file(
     from biomarker_assets.lib.biomarkers.overview_plot import overview_pngs
     from biomarker_assets.lib.skdh.execution import run_pipeline
     from biomarker_assets.lib.skdh.pipeline import load_pipeline
+    from biomarker_assets.lib.skdh.resolved import day_windows, resolved_steps
     from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
     from biomarker_assets.lib.summary.rows import SUMMARY_ROWS_FILE, file_summary_rows
+    from biomarker_assets.lib.summary.windows import without_partial_windows
 
     pipeline_cfg = loaded.config.pipelines[pipeline_name]
     started = utc_now()
@@ -145,7 +175,11 @@ def process_local_file(
         raise ProcessingError(f"SKDH pipeline {pipeline_name!r} produced no results for {input_record.uri}")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = write_results(tables, out_dir)
-    headline = headline_biomarkers(results)
+    steps = resolved_steps(pipeline_cfg.skdh)
+    windows = day_windows(steps)
+    zone = inputs.get("tz_name") or getattr(loaded.config, "time_zone", None)  # an IANA name, when one is given
+    time_zone = zone if isinstance(zone, str) else None
+    headline = headline_biomarkers(without_partial_windows(results, windows))  # partial days not averaged in
     digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {
         "study": loaded.config.study,
@@ -157,7 +191,8 @@ def process_local_file(
         "pipeline_digest": digest,
         "skdh_version": SKDH_VERSION,
     }
-    files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): file_summary_rows(tables, identity)}, out_dir)
+    rows = file_summary_rows(tables, identity, windows, time_zone)
+    files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): rows}, out_dir)
     thumbnail = None
     if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
         plot = out_dir / PLOT_FILE
@@ -176,6 +211,12 @@ def process_local_file(
         if embed_plots:
             thumbnail = pngs[1]
     fs = float(signal["fs"]) if signal.get("fs") is not None else None
+    sampling = SamplingRecord(
+        nominal_fs=signal.get("file_fs_nominal"),
+        measured_fs=signal.get("file_fs_measured"),
+        n_samples=signal.get("file_n_samples"),
+        units=signal_units(pipeline_cfg.skdh),
+    )
     empty = sorted(name for name, table in tables.items() if table.num_rows == 0)
     del signal  # the whole recording: free it before provenance and upload
     headline_file = out_dir / "headline.json"
@@ -187,7 +228,11 @@ def process_local_file(
         input=input_record,
         config_source=loaded.source,
         config_digest=loaded.digest,
+        config=config_record(loaded),
         subject={**inputs},
+        file_fields=dict(file_fields or {}),
+        time_zone=time_zone,
+        sampling=sampling,
         code=CodeRecord(
             project_version=__version__,
             skdh_version=SKDH_VERSION,
@@ -195,7 +240,12 @@ def process_local_file(
             pipeline_version=pipeline_cfg.version,
             pipeline_digest=digest,
             project_processes=project_processes(pipeline_cfg.skdh),
+            resolved_pipeline=steps,
+            corrections=corrections(pipeline_cfg.skdh),
+            packages=package_versions(),
+            python_version=platform.python_version(),
             image=image,
+            image_digest=image_digest(image),
             dagster_run_id=run_id,
         ),
         outputs=[OutputRecord(uri=f.name, sha256=sha256_file(f), size=f.stat().st_size) for f in files],
@@ -204,7 +254,18 @@ def process_local_file(
     )
     provenance_file = out_dir / PROVENANCE_FILE
     provenance_file.write_text(record.to_json())
-    return ProcessingResult(files, headline, record, provenance_file, skdh_warnings, fs, thumbnail, empty)
+    return ProcessingResult(
+        files,
+        headline,
+        record,
+        provenance_file,
+        skdh_warnings,
+        fs,
+        thumbnail,
+        empty,
+        nominal_fs=sampling.nominal_fs,
+        measured_fs=sampling.measured_fs,
+    )
 
 
 def data_version(input_record: InputRecord, config_digest: str, spec: dict, subject_inputs: dict) -> str:

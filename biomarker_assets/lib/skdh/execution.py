@@ -17,6 +17,7 @@ import numpy as np
 import skdh
 from skdh.preprocessing import CalibrateAccelerometer
 
+from biomarker_assets.lib.biomarkers.quality import file_rates
 from biomarker_assets.lib.skdh.errors import PipelineRunError, PipelineSpecError
 from biomarker_assets.lib.skdh.pipeline import load_pipeline, pipeline_steps, step_name
 from biomarker_assets.lib.skdh.readers import READERS, is_signal_step, reader_named
@@ -92,6 +93,8 @@ def _run_steps(
         check_step_inputs(i, proc, kwargs)
         before = kwargs
         kwargs, step_result = proc.predict(**kwargs)
+        if final_inputs is not None and "file_fs_measured" not in final_inputs and kwargs.get("time") is not None:
+            final_inputs.update(file_rates(kwargs))  # as read, before any step resamples it
         if isinstance(proc, CalibrateAccelerometer):
             step_result, note = calibration_record(i, proc, before, kwargs, step_result)
             if note:
@@ -123,7 +126,8 @@ def run_pipeline(
     dropped from their results. Warnings are logged on ``biomarker_assets.skdh``
     (each distinct message once) or, if ``captured_warnings`` is a list,
     appended to it instead. ``final_inputs``, if a dict, receives what the last
-    step handed on (the signal, ``fs``, ``wear``/``sleep`` indices), for QC and plots.
+    step handed on (the signal, ``fs``, ``wear``/``sleep`` indices), for QC and plots,
+    and the file's rates as read (``file_fs_nominal``, ``file_fs_measured``, ``file_n_samples``).
 
     File-dependent SKDH traps are handled here (the static ones are rejected by
     validation):

@@ -29,10 +29,22 @@ class ConfigNotFound(LookupError):
 
 
 @dataclass(frozen=True)
+class ConfigLocation:
+    """Where a stored config was read from, down to its S3 version (provenance re-fetches exactly that)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
 class LoadedConfig:
     config: StudyConfig
     digest: str  # sha256 of the file's bytes: provenance names exactly what was read
     source: str
+    raw: bytes = b""  # the bytes read: provenance keeps a copy
+    location: ConfigLocation | None = None
 
 
 def _format_location(loc: tuple) -> str:
@@ -55,7 +67,7 @@ def parse_config(text: str | bytes, source: str = "<string>") -> LoadedConfig:
     except ValidationError as exc:
         errors = [f"{_format_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(source, errors) from None
-    return LoadedConfig(config=config, digest=hashlib.sha256(raw).hexdigest(), source=source)
+    return LoadedConfig(config=config, digest=hashlib.sha256(raw).hexdigest(), source=source, raw=raw)
 
 
 def load_config_file(path: str | Path) -> LoadedConfig:

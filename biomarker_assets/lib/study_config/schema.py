@@ -96,7 +96,12 @@ class QualityChecks(_Strict):
     """Per-file QC, shown as asset checks on file_biomarkers; a failure sends one SQS message."""
 
     min_wear_hours: float | None = Field(default=None, ge=0, description="Fail below this many worn hours.")
-    expected_fs: float | None = Field(default=None, gt=0, description="Expected sampling rate (Hz) of the file.")
+    expected_fs: float | None = Field(
+        default=None,
+        gt=0,
+        description="Expected sampling rate (Hz) of the file. Compared with the rate measured from the timestamps "
+        "the reader returns, before any resampling (not the header's nominal rate, which is recorded beside it).",
+    )
     fs_tolerance: float = Field(default=0.05, ge=0, le=1, description="Relative tolerance on expected_fs.")
 
 

@@ -26,6 +26,7 @@ SORT_KEYS = [
     ("subject", "ascending"),
     ("file_key", "ascending"),
     ("row_type", "ascending"),
+    ("window_start", "ascending"),
     ("day_n", "ascending"),
     ("gait_bout_n", "ascending"),
 ]
@@ -33,6 +34,8 @@ PREVIEW_COLUMNS = [
     "row_type",
     "subject",
     "date",
+    "window_start",
+    "window_partial",
     "wear_hours",
     "total_sleep_time_min",
     "mvpa_min",
@@ -40,6 +43,33 @@ PREVIEW_COLUMNS = [
     "height_m",
     "pipeline_version",
 ]
+
+
+#: what each number is, in which unit: written into the Parquet schema (field metadata) and shown on the asset
+COLUMN_NOTES: dict[str, str] = {
+    "date": "local date the row's window starts",
+    "day_n": "SKDH's day number within the file and step (not a key: steps number days by their own windows)",
+    "window_start": "window start, local wall clock in window_time_zone (SKDH day_window base hour)",
+    "window_end": "window end, local wall clock (start + SKDH day_window period)",
+    "window_time_zone": "IANA zone of the window times, or the device's clock when the study names none",
+    "window_hours_covered": "hours of the window the recording covers [h]",
+    "window_partial": "the recording starts after or ends before the window: headline means leave it out",
+    "wear_hours": "hours worn in the window [h] (SKDH ActivityLevelClassification N wear hours)",
+    "total_sleep_time_min": "total sleep time in the night's window [min]",
+    "sleep_opportunity_min": "total sleep opportunity (TSO) duration [min]",
+    "sleep_onset_latency_min": "sleep onset latency [min]",
+    "wake_after_sleep_onset_min": "wake after sleep onset [min]",
+    "mvpa_min": "moderate-to-vigorous activity outside sleep, 5 s epochs [min]",
+    "light_min": "light activity outside sleep, 5 s epochs [min]",
+    "sedentary_min": "sedentary time outside sleep, 5 s epochs [min]",
+    "gait_bout_duration_s": "gait bout duration [s]",
+    "gait_speed_m_s": "mean gait speed over the bout's strides [m/s]",
+    "cadence_steps_min": "mean cadence over the bout's strides [steps/min]",
+    "stride_length_m": "mean stride length over the bout's strides [m]",
+    "height_m": "subject height [m]",
+    "weight_kg": "subject weight [kg]",
+    "age_years": "subject age [years]",
+}
 
 
 def summary_key(loaded: LoadedConfig) -> str:
@@ -51,9 +81,22 @@ def read_parquet(body: bytes | None) -> pa.Table | None:
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    """Parquet with each column's unit and meaning (``COLUMN_NOTES``) as field metadata ``description``."""
+    fields = [
+        f.with_metadata({"description": COLUMN_NOTES[f.name]}) if f.name in COLUMN_NOTES else f for f in table.schema
+    ]
     buffer = io.BytesIO()
-    pq.write_table(table, buffer)
+    pq.write_table(pa.Table.from_arrays(table.columns, schema=pa.schema(fields)), buffer)
     return buffer.getvalue()
+
+
+def _with_every_column(table: pa.Table) -> pa.Table:
+    """A table stored by an older version, with the columns added since as nulls (e.g. the window columns)."""
+    columns = [
+        table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in SUMMARY_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SUMMARY_SCHEMA)
 
 
 def study_summary_table(
@@ -70,8 +113,8 @@ def study_summary_table(
     if previous is not None:
         changed = pa.array(sorted(changed_files), pa.string())
         keep = pc.invert(pc.is_in(previous["file_key"], value_set=changed))
-        parts.append(previous.filter(keep).select(SUMMARY_SCHEMA.names))
-    parts += [rows.select(SUMMARY_SCHEMA.names).cast(SUMMARY_SCHEMA) for rows in changed_rows]
+        parts.append(_with_every_column(previous.filter(keep)))
+    parts += [_with_every_column(rows) for rows in changed_rows]
     base = pa.concat_tables(parts) if parts else SUMMARY_SCHEMA.empty_table()
     subject_ids = base["subject"].to_pylist()
     columns = [
