@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parameters-file", type=Path, help="JSON object of parameter values over the environment's")
     p.add_argument("--dry-run", action="store_true", help="check parameters and template, print them, change nothing")
     p.add_argument(
-        "--template-bucket", help="private S3 bucket (this region) for the template: it is over CloudFormation's inline limit"
+        "--template-bucket",
+        help="private S3 bucket (this region) for the template: it is over CloudFormation's inline limit",
     )
     p.set_defaults(func=_deploy)
 

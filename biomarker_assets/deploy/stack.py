@@ -177,7 +177,7 @@ def check_parameters(parameters: dict[str, str], template: dict[str, Any] | None
 
 
 def world_open_problem(cidr: str) -> str | None:
-    """Why ``cidr`` may not reach the Dagster UI, or None: world-open or wider than /8 is refused in every environment."""
+    """Why ``cidr`` may not reach the UI, or None: world-open or wider than /8 is refused in every environment."""
     try:
         network = ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError:

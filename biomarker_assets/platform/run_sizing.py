@@ -151,6 +151,9 @@ class SizedEcsRunLauncher(EcsRunLauncher):
     def _get_task_overrides(self, container_context: EcsContainerContext, run: DagsterRun) -> Mapping[str, object]:
         """Also the task role: catalog and metadata runs get the index role (dagster-aws has no public hook for it)."""
         overrides = dict(super()._get_task_overrides(container_context, run))
+        # an `ecs/task_overrides` run tag (settable in the UI) must not pick a role
+        overrides.pop("taskRoleArn", None)
+        overrides.pop("executionRoleArn", None)
         if role := task_role_for_run(run):
             overrides["taskRoleArn"] = role
         return overrides
