@@ -7,10 +7,10 @@ over any Allow; wildcards in actions and ARNs), so a widened statement fails her
 from __future__ import annotations
 
 import fnmatch
-from types import SimpleNamespace
 
 import dagster as dg
 import pytest
+from dagster_aws.ecs.container_context import EcsContainerContext
 
 from biomarker_assets.deploy import load_template
 from biomarker_assets.platform.run_sizing import INDEX_ROLE_VARIABLE, SizedEcsRunLauncher, task_role_for_run
@@ -239,7 +239,7 @@ def test_launcher_gives_only_catalog_and_metadata_runs_the_index_role(monkeypatc
     # an `ecs/task_overrides` tag (anyone launching from the UI can set one) cannot choose a role
     tag = '{"taskRoleArn": "arn:aws:iam::123456789012:role/daemon", "ephemeralStorage": {"sizeInGiB": 30}}'
     run = _run(job, assets, {"ecs/task_overrides": tag})
-    overrides = launcher._get_task_overrides(SimpleNamespace(run_resources={}), run)
+    overrides = launcher._get_task_overrides(EcsContainerContext(), run)
     assert overrides.get("taskRoleArn") == ("arn:aws:iam::123456789012:role/index" if index else None)
     assert overrides["ephemeralStorage"] == {"sizeInGiB": 30}
     assert (task_role_for_run(run) is not None) is index
