@@ -39,21 +39,26 @@ def bootstrap_statements(app_user: str, app_password: str, database: str, master
 
 
 def hand_over_existing_tables(cursor: Any, app_user: str) -> int:
-    """Tables and sequences in ``public`` that another user owns (a master-user deployment's) become the app user's."""
-    cursor.execute(
-        "SELECT c.relkind, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v') AND pg_get_userbyid(c.relowner) <> %s",
-        (app_user,),
-    )
-    rows = cursor.fetchall()
-    kinds = {"r": "TABLE", "p": "TABLE", "S": "SEQUENCE", "v": "VIEW"}
-    for kind, name in rows:
+    """Tables, views and sequences in ``public`` another user owns (a master-user deployment's) become the app user's.
+
+    Tables first: that also moves their serial columns' sequences, which PostgreSQL refuses to move alone.
+    """
+    kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "S": "SEQUENCE"}
+    handed = 0
+    for relkinds in (["r", "p", "v"], ["S"]):
         cursor.execute(
-            sql.SQL("ALTER {kind} public.{name} OWNER TO {user}").format(
-                kind=sql.SQL(kinds[kind]), name=sql.Identifier(name), user=sql.Identifier(app_user)
-            )
+            "SELECT c.relkind, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = ANY(%s) AND pg_get_userbyid(c.relowner) <> %s",
+            (relkinds, app_user),
         )
-    return len(rows)
+        for kind, name in cursor.fetchall():
+            cursor.execute(
+                sql.SQL("ALTER {kind} public.{name} OWNER TO {user}").format(
+                    kind=sql.SQL(kinds[kind]), name=sql.Identifier(name), user=sql.Identifier(app_user)
+                )
+            )
+            handed += 1
+    return handed
 
 
 def bootstrap(env: Mapping[str, str]) -> int:

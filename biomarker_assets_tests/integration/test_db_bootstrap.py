@@ -59,8 +59,9 @@ def _url(pg: Postgres, user: str = APP_USER, password: str = APP_PASSWORD) -> st
 def test_app_user_runs_dagsters_storage_and_nothing_more(pg: Postgres) -> None:
     # a table a master-user deployment created before: handed to the app user
     with _connect(pg, pg.user, pg.password) as master, master.cursor() as cursor:
-        cursor.execute("CREATE TABLE legacy_runs (id int)")
-    assert bootstrap(_env(pg)) == 1
+        cursor.execute("CREATE TABLE legacy_runs (id serial)")  # and its sequence, which moves with it
+        cursor.execute("CREATE SEQUENCE legacy_counter")
+    assert bootstrap(_env(pg)) == 2
 
     # what Dagster's storage does at start: create (and later migrate) its tables, then read and write
     runs = PostgresRunStorage(_url(pg))
@@ -74,6 +75,8 @@ def test_app_user_runs_dagsters_storage_and_nothing_more(pg: Postgres) -> None:
         assert cursor.fetchone() == (False, False, False)
         cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename IN ('legacy_runs', 'runs') ORDER BY 1")
         assert cursor.fetchall() == [(APP_USER,), (APP_USER,)]
+        cursor.execute("SELECT DISTINCT sequenceowner FROM pg_sequences WHERE sequencename LIKE 'legacy%'")
+        assert cursor.fetchall() == [(APP_USER,)]
         cursor.execute("ALTER TABLE legacy_runs ADD COLUMN note text")  # a migration on a handed-over table
         for forbidden in ["CREATE DATABASE other", "CREATE ROLE intruder", "ALTER ROLE dagster_app SUPERUSER"]:
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
