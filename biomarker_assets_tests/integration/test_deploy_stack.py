@@ -356,6 +356,24 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     assert outputs["ClusterName"] == "biomarker-assets-dev"
     assert outputs["RunTaskDefinitionFamily"] == "biomarker-assets-run-dev" and outputs["RunContainerName"] == "run"
     assert "DatabaseEndpoint" not in outputs  # DeployToMoto leaves the database out
+    # deploy looked up what the tasks' egress rules name: the VPC's CIDR and the region's prefix lists
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in _stack()["Parameters"]}
+    assert params["VpcCidr"] == "10.20.0.0/16"
+    prefix_lists = aws_client("ec2").describe_managed_prefix_lists()["PrefixLists"]
+    by_name = {pl["PrefixListName"]: pl["PrefixListId"] for pl in prefix_lists}
+    assert params["S3PrefixListId"] == by_name["com.amazonaws.us-east-1.s3"]
+    assert params["DynamoDbPrefixListId"] == by_name["com.amazonaws.us-east-1.dynamodb"]
+    endpoints = aws_client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+    assert sorted(e["ServiceName"].removeprefix("com.amazonaws.us-east-1.") for e in endpoints) == [
+        "dynamodb",
+        "ecr.api",
+        "ecr.dkr",
+        "ecs",
+        "logs",
+        "s3",
+        "secretsmanager",
+        "sqs",
+    ]
 
     s3 = aws_client("s3")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
