@@ -140,7 +140,12 @@ def _deploy(args: argparse.Namespace) -> int:
         print(f"deploy: {exc}", file=sys.stderr)
         return 2
     return deploy(
-        args.env, image=args.image, overrides=overrides, parameters_file=args.parameters_file, dry_run=args.dry_run
+        args.env,
+        image=args.image,
+        overrides=overrides,
+        parameters_file=args.parameters_file,
+        dry_run=args.dry_run,
+        template_bucket=args.template_bucket,
     )
 
 
@@ -209,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--parameters-file", type=Path, help="JSON object of parameter values over the environment's")
     p.add_argument("--dry-run", action="store_true", help="check parameters and template, print them, change nothing")
+    p.add_argument(
+        "--template-bucket",
+        help="private S3 bucket (this region) for the template: it is over CloudFormation's inline limit",
+    )
     p.set_defaults(func=_deploy)
 
     args = parser.parse_args(argv)

@@ -8,6 +8,8 @@ not after a half-created stack rolls back.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -27,6 +29,10 @@ ENVIRONMENTS = HERE / "environments"
 # CloudFormation's limit for a template passed inline (TemplateBody); larger needs an S3 TemplateURL
 MAX_TEMPLATE_BODY = 51_200
 NO_UPDATES = "No updates are to be performed"
+# looked up by `deploy` when not given: the VPC's CIDR and the region's S3/DynamoDB prefix lists
+LOOKED_UP = ("VpcCidr", "S3PrefixListId", "DynamoDbPrefixListId")
+# the UI's ingress may be no wider than this (0.0.0.0/0 and ::/0 are world-open)
+WIDEST_UI_PREFIX = 8
 # (CPU, memory) parameter pairs of the template; the valid pairs are platform.fargate's one table
 FARGATE_PAIRS = [("WebserverCpu", "WebserverMemory"), ("DaemonCpu", "DaemonMemory"), ("RunTaskCpu", "RunTaskMemory")]
 
@@ -157,12 +163,57 @@ def check_parameters(parameters: dict[str, str], template: dict[str, Any] | None
             problems.append(f"{key}: {value!r} does not match {spec['AllowedPattern']}")
         if len(value) < int(spec.get("MinLength", 0)):
             problems.append(f"{key}: must not be empty")
+    if problem := world_open_problem(parameters.get("WebserverIngressCidr", "")):
+        problems.append(problem)
+    endpoints = cfn_value(parameters.get("CreateVpcEndpoints", declared["CreateVpcEndpoints"].get("Default")))
+    if endpoints == "true" and not parameters.get("PrivateRouteTableIds"):
+        problems.append("PrivateRouteTableIds: needs the private subnets' route tables (CreateVpcEndpoints is true)")
     for cpu_key, memory_key in FARGATE_PAIRS:
         cpu = cfn_value(parameters.get(cpu_key, declared[cpu_key].get("Default")))
         memory = cfn_value(parameters.get(memory_key, declared[memory_key].get("Default")))
         if cpu in _CPU_UNITS and memory.isdigit() and not is_valid(_CPU_UNITS[cpu], int(memory)):
             problems.append(f"{cpu_key}/{memory_key}: Fargate cannot run {cpu} CPU units with {memory} MiB")
     return problems
+
+
+def world_open_problem(cidr: str) -> str | None:
+    """Why ``cidr`` may not reach the UI, or None: world-open or wider than /8 is refused in every environment."""
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return None  # empty or malformed: the template's AllowedPattern reports it
+    if network.prefixlen < WIDEST_UI_PREFIX:
+        return (
+            f"WebserverIngressCidr: {cidr} is world-open or nearly (wider than /{WIDEST_UI_PREFIX}); "
+            "give the VPN or office range that may reach the UI"
+        )
+    return None
+
+
+def look_up_network(parameters: dict[str, str], ec2: Any) -> None:
+    """Fill in VpcCidr and the S3/DynamoDB prefix-list ids from the VPC and region, when not given."""
+    if not parameters.get("VpcCidr") and parameters.get("VpcId"):
+        parameters["VpcCidr"] = ec2.describe_vpcs(VpcIds=[parameters["VpcId"]])["Vpcs"][0]["CidrBlock"]
+    for key, service in [("S3PrefixListId", "s3"), ("DynamoDbPrefixListId", "dynamodb")]:
+        if not parameters.get(key):
+            name = f"com.amazonaws.{region_name()}.{service}"
+            lists = ec2.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [name]}])
+            if lists["PrefixLists"]:
+                parameters[key] = lists["PrefixLists"][0]["PrefixListId"]
+
+
+def template_location(cfn_body: str, stack_name: str, template_bucket: str | None) -> dict[str, str]:
+    """TemplateBody when it fits CloudFormation's inline limit, else TemplateURL of a copy in ``template_bucket``."""
+    if len(cfn_body.encode()) <= MAX_TEMPLATE_BODY:
+        return {"TemplateBody": cfn_body}
+    if not template_bucket:
+        raise DeployError(
+            f"{TEMPLATE.name} is {len(cfn_body.encode())} bytes and CloudFormation takes {MAX_TEMPLATE_BODY} inline: "
+            "pass --template-bucket BUCKET (a private bucket of yours in this region)"
+        )
+    key = f"biomarker-assets/{stack_name}/{hashlib.sha256(cfn_body.encode()).hexdigest()[:16]}.yaml"
+    aws_client("s3").put_object(Bucket=template_bucket, Key=key, Body=cfn_body.encode())
+    return {"TemplateURL": f"https://{template_bucket}.s3.{region_name()}.amazonaws.com/{key}"}
 
 
 def fargate_parameter_problems(template: dict[str, Any] | None = None) -> list[str]:
@@ -214,6 +265,7 @@ def deploy(
     overrides: dict[str, Any] | None = None,
     parameters_file: Path | None = None,
     dry_run: bool = False,
+    template_bucket: str | None = None,
     poll_seconds: int = 15,
     out: Callable[[str], None] = print,
 ) -> int:
@@ -224,9 +276,18 @@ def deploy(
         out(f"deploy: {exc}")
         return 1
     body = TEMPLATE.read_text()
+    if env.parameters.get("VpcId") and not all(env.parameters.get(key) for key in LOOKED_UP):
+        try:  # the only AWS call before the parameter check, and only once the VPC is known
+            look_up_network(env.parameters, aws_client("ec2"))
+        except (ClientError, BotoCoreError, IndexError) as exc:
+            out(f"deploy: cannot look up {', '.join(LOOKED_UP)} for {env.parameters['VpcId']}: {exc}")
+            return 1
     problems = check_parameters(env.parameters)
-    if len(body.encode()) > MAX_TEMPLATE_BODY:
-        problems.append(f"{TEMPLATE.name} is {len(body.encode())} bytes; TemplateBody allows {MAX_TEMPLATE_BODY}")
+    if len(body.encode()) > MAX_TEMPLATE_BODY and not template_bucket:
+        problems.append(
+            f"{TEMPLATE.name} is {len(body.encode())} bytes, over CloudFormation's {MAX_TEMPLATE_BODY} inline: "
+            "pass --template-bucket BUCKET (a private bucket of yours in this region)"
+        )
     out(f"stack {env.stack_name} (environment {env.name}, region {region_name()})")
     for key in sorted(env.parameters):
         out(f"  {key} = {env.parameters[key]}")
@@ -242,14 +303,15 @@ def deploy(
     tags = [{"Key": k, "Value": v} for k, v in sorted(env.tags.items())]
     try:
         existing = _stack(cfn, env.stack_name)
+        template = template_location(body, env.stack_name, template_bucket)
         if dry_run:
-            validation = cfn.validate_template(TemplateBody=body)
+            validation = cfn.validate_template(**template)
             action = f"update (now {existing['StackStatus']})" if existing else "create"
             out(f"template valid (capabilities {validation.get('Capabilities', [])}); would {action} {env.stack_name}")
             return 0
         stack_args = dict(
             StackName=env.stack_name,
-            TemplateBody=body,
+            **template,
             Parameters=parameters,
             Capabilities=["CAPABILITY_IAM"],
             Tags=tags,
@@ -287,7 +349,7 @@ def deploy(
             for reason in _failure_reasons(cfn, env.stack_name):
                 out(f"  - {reason}")
             return 1
-    except (ClientError, BotoCoreError) as exc:  # BotoCoreError: no credentials, endpoint unreachable
+    except (ClientError, BotoCoreError, DeployError) as exc:  # BotoCoreError: no credentials, endpoint unreachable
         out(f"deploy: {exc}")
         return 1
     stack = _stack(cfn, env.stack_name)

@@ -26,6 +26,7 @@ and its tags override those a sensor sets.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -130,8 +131,32 @@ def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
     return _retried(dict(SMALLEST), attempt), "not a biomarker run"
 
 
+# Runs that write the listing sensor's catalog or the subject-metadata table get the stack's
+# IndexRunTaskRole (its ARN in this variable); every other run keeps the task definition's RunTaskRole.
+INDEX_ROLE_VARIABLE = "BIOMARKER_INDEX_RUN_ROLE_ARN"
+INDEX_ASSETS = {"study_catalog", "subject_metadata"}
+
+
+def task_role_for_run(run: DagsterRun) -> str | None:
+    """The index role's ARN for a run materializing the catalog or subject metadata, else None (the default role)."""
+    selection = {k.to_user_string() for k in (run.asset_selection or ())}
+    if selection & INDEX_ASSETS or run.job_name in {"catalog_study", "clean_metadata_file"}:
+        return os.environ.get(INDEX_ROLE_VARIABLE) or None
+    return None
+
+
 class SizedEcsRunLauncher(EcsRunLauncher):
     """EcsRunLauncher that sizes each run's Fargate task, through dagster-aws's documented sizing hook."""
+
+    def _get_task_overrides(self, container_context: EcsContainerContext, run: DagsterRun) -> Mapping[str, object]:
+        """Also the task role: catalog and metadata runs get the index role (dagster-aws has no public hook for it)."""
+        overrides = dict(super()._get_task_overrides(container_context, run))
+        # an `ecs/task_overrides` run tag (settable in the UI) must not pick a role
+        overrides.pop("taskRoleArn", None)
+        overrides.pop("executionRoleArn", None)
+        if role := task_role_for_run(run):
+            overrides["taskRoleArn"] = role
+        return overrides
 
     def get_cpu_and_memory_overrides(
         self, container_context: EcsContainerContext, run: DagsterRun

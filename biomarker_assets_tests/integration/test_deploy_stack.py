@@ -18,6 +18,7 @@ task definitions and services. Only real AWS can verify:
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import re
@@ -34,6 +35,7 @@ from biomarker_assets.resources.aws import aws_client
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/biomarker-assets:test-1"
 RESOURCE_BINDINGS = Path(__file__).resolve().parents[2] / "biomarker_assets" / "defs" / "resources.py"
+TEMPLATE_BUCKET = "deploy-templates"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
 
@@ -114,10 +116,23 @@ def template_statements_of_role(template: dict, role: str, params: dict[str, str
     return [_resolve(s, params) for doc in documents for s in doc["Statement"]]
 
 
+UI = {
+    "UiHostName": "dagster.example.org",
+    "UiCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    "UiAuthDomainPrefix": "biomarker-test",
+}
+NETWORK = {"VpcCidr": "10.20.0.0/16", "S3PrefixListId": "pl-63a5400a", "DynamoDbPrefixListId": "pl-02cd2c6b"}
+
+
 def _env_params(env: str) -> dict[str, str]:
-    return load_environment(
-        env, image=IMAGE, overrides={"VpcId": "vpc-1", "PrivateSubnetIds": "subnet-1,subnet-2"}
-    ).parameters
+    overrides = {
+        "VpcId": "vpc-1",
+        "PrivateSubnetIds": "subnet-1,subnet-2",
+        "PrivateRouteTableIds": "rtb-1",
+        **UI,
+        **NETWORK,
+    }
+    return load_environment(env, image=IMAGE, overrides=overrides).parameters
 
 
 # ------------------------------------------------------------------ template only
@@ -151,7 +166,7 @@ def test_put_object_check_catches_a_widened_policy():
     """The check above is not vacuous: the same check flags wildcards and other buckets."""
     template = load_template()
     params = _env_params("dev")
-    doc = template["Resources"]["DataAccessPolicy"]["Properties"]["PolicyDocument"]
+    doc = template["Resources"]["RunDataPolicy"]["Properties"]["PolicyDocument"]
     doc["Statement"].append(
         {"Effect": "Allow", "Action": "s3:Put*", "Resource": "arn:aws:s3:::biomarker-study-data-dev/raw/*"}
     )
@@ -163,11 +178,15 @@ def test_put_object_check_catches_a_widened_policy():
     assert bad == ["arn:aws:s3:::biomarker-study-data-dev/raw/*", "*", "arn:aws:s3:::biomarker-results-dev/res*"]
 
 
-def test_service_role_passes_only_the_two_task_roles_and_runs_only_the_run_family():
+def test_service_role_passes_only_the_run_roles_and_runs_only_the_run_family():
     template = load_template()
     statements = template_statements_of_role(template, "ServiceTaskRole", _env_params("prod"))
     passes = [s for s in statements if grants(s, "iam:PassRole")]
-    assert [r for s in passes for r in s["Resource"]] == ["<GetAtt RunTaskRole.Arn>", "<GetAtt TaskExecutionRole.Arn>"]
+    assert [r for s in passes for r in s["Resource"]] == [
+        "<GetAtt RunTaskRole.Arn>",
+        "<GetAtt IndexRunTaskRole.Arn>",
+        "<GetAtt TaskExecutionRole.Arn>",
+    ]
     run = [s for s in statements if grants(s, "ecs:RunTask")]
     assert [s["Resource"] for s in run] == [
         "arn:aws:ecs:us-east-1:123456789012:task-definition/biomarker-assets-run-prod:*"
@@ -178,7 +197,7 @@ def test_service_role_passes_only_the_two_task_roles_and_runs_only_the_run_famil
 def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
     resources = load_template()["Resources"]
     buckets = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
-    assert set(buckets) == {"ConfigBucket", "StudyBucket", "ResultsBucket", "ComputeLogBucket"}
+    assert set(buckets) == {"ConfigBucket", "StudyBucket", "ResultsBucket", "ComputeLogBucket", "AccessLogBucket"}
     for name, props in buckets.items():
         rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}, name
@@ -198,6 +217,8 @@ def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
     }
     assert settings_vars <= set(re.findall(r'="(BIOMARKER_[A-Z_]+)"', RESOURCE_BINDINGS.read_text()))
     task_defs = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::ECS::TaskDefinition"}
+    # the one-off db-bootstrap task runs no Dagster code and has no task role
+    assert task_defs.pop("DbBootstrapTaskDefinition").get("TaskRoleArn") is None
     assert set(task_defs) == {"WebserverTaskDefinition", "DaemonTaskDefinition", "RunTaskDefinition"}
     for name, props in task_defs.items():
         assert props["RequiresCompatibilities"] == ["FARGATE"] and props["NetworkMode"] == "awsvpc", name
@@ -213,7 +234,18 @@ def test_buckets_are_encrypted_and_private_and_containers_sized_for_fargate():
 def test_parameters_are_checked_before_any_aws_call():
     defaults = load_environment("dev").parameters
     problems = check_parameters(defaults)
-    assert [p.split(":")[0] for p in problems] == ["ImageUri", "VpcId", "PrivateSubnetIds"]
+    assert [p.split(":")[0] for p in problems] == [
+        "ImageUri",
+        "VpcId",
+        "VpcCidr",
+        "PrivateSubnetIds",
+        "S3PrefixListId",
+        "DynamoDbPrefixListId",
+        "UiHostName",
+        "UiCertificateArn",
+        "UiAuthDomainPrefix",
+        "PrivateRouteTableIds",
+    ]
     for env in ["dev", "stage", "prod"]:
         assert check_parameters(_env_params(env)) == [], env
     bad = {**_env_params("dev"), "RunTaskCpu": "512", "RunTaskMemory": "8192", "Environment": "qa", "Nope": "1"}
@@ -243,7 +275,26 @@ def test_deploy_refuses_missing_parameters_without_calling_aws(capsys):
     # no endpoint or credentials are needed: the command stops at the parameter check
     assert main(["deploy", "--env", "prod"]) == 1
     out = capsys.readouterr().out
-    assert "3 problem(s) with the parameters of prod" in out and "VpcId: needs a value" in out
+    assert "11 problem(s) with the parameters of prod" in out and "VpcId: needs a value" in out
+    assert "pass --template-bucket BUCKET" in out  # the template is over CloudFormation's inline limit
+
+
+def test_deploy_refuses_a_world_open_ui_in_every_environment(capsys):
+    """0.0.0.0/0 (and anything wider than /8) is refused by deploy before any AWS call, and by the template."""
+    for env in ["dev", "stage", "prod"]:
+        for cidr in ["0.0.0.0/0", "::/0", "0.0.0.0/1"]:
+            problems = check_parameters({**_env_params(env), "WebserverIngressCidr": cidr})
+            assert any(p.startswith("WebserverIngressCidr:") for p in problems), (env, cidr)
+        assert check_parameters({**_env_params(env), "WebserverIngressCidr": "10.40.0.0/16"}) == [], env
+    assert main(["deploy", "--env", "prod", "--parameter", "WebserverIngressCidr=0.0.0.0/0"]) == 1
+    assert "WebserverIngressCidr: 0.0.0.0/0 is world-open" in capsys.readouterr().out
+    template = load_template()
+    [assertion] = template["Rules"]["UiIsNeverWorldOpen"]["Assertions"]
+    assert assertion["Assert"] == {
+        "Fn::Not": [{"Fn::Contains": [["0.0.0.0/0", "::/0"], {"Ref": "WebserverIngressCidr"}]}]
+    }
+    pattern = template["Parameters"]["WebserverIngressCidr"]["AllowedPattern"]
+    assert not re.fullmatch(pattern, "0.0.0.0/0") and re.fullmatch(pattern, "10.0.0.0/8")
 
 
 # ------------------------------------------------------------------ deploys into moto
@@ -261,19 +312,17 @@ def fresh_moto(moto_url):
         ]
         for i, az in [(1, "a"), (2, "b")]
     ]
-    return [
-        "deploy",
-        "--env",
-        "dev",
-        "--image",
-        IMAGE,
-        "--parameter",
-        f"VpcId={vpc}",
-        "--parameter",
-        f"PrivateSubnetIds={','.join(subnets)}",
-        "--parameter",
-        "DeployToMoto=true",
-    ]
+    route_tables = [t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"] if t["VpcId"] == vpc]
+    aws_client("s3").create_bucket(Bucket=TEMPLATE_BUCKET)
+    values = {
+        "VpcId": vpc,
+        "PrivateSubnetIds": ",".join(subnets),
+        "PrivateRouteTableIds": ",".join(route_tables),
+        "DeployToMoto": "true",
+        **UI,
+    }
+    args = ["deploy", "--env", "dev", "--image", IMAGE, "--template-bucket", TEMPLATE_BUCKET]
+    return args + [a for key, value in values.items() for a in ("--parameter", f"{key}={value}")]
 
 
 def _stack():
@@ -295,7 +344,7 @@ def test_dry_run_validates_and_prints_without_creating(fresh_moto, capsys):
     out = capsys.readouterr().out
     assert f"ImageUri = {IMAGE}" in out and "would create biomarker-assets-dev" in out
     assert aws_client("cloudformation").list_stacks()["StackSummaries"] == []
-    assert aws_client("s3").list_buckets()["Buckets"] == []
+    assert [b["Name"] for b in aws_client("s3").list_buckets()["Buckets"]] == [TEMPLATE_BUCKET]
 
 
 def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
@@ -307,6 +356,24 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     assert outputs["ClusterName"] == "biomarker-assets-dev"
     assert outputs["RunTaskDefinitionFamily"] == "biomarker-assets-run-dev" and outputs["RunContainerName"] == "run"
     assert "DatabaseEndpoint" not in outputs  # DeployToMoto leaves the database out
+    # deploy looked up what the tasks' egress rules name: the VPC's CIDR and the region's prefix lists
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in _stack()["Parameters"]}
+    assert params["VpcCidr"] == "10.20.0.0/16"
+    prefix_lists = aws_client("ec2").describe_managed_prefix_lists()["PrefixLists"]
+    by_name = {pl["PrefixListName"]: pl["PrefixListId"] for pl in prefix_lists}
+    assert params["S3PrefixListId"] == by_name["com.amazonaws.us-east-1.s3"]
+    assert params["DynamoDbPrefixListId"] == by_name["com.amazonaws.us-east-1.dynamodb"]
+    endpoints = aws_client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+    assert sorted(e["ServiceName"].removeprefix("com.amazonaws.us-east-1.") for e in endpoints) == [
+        "dynamodb",
+        "ecr.api",
+        "ecr.dkr",
+        "ecs",
+        "logs",
+        "s3",
+        "secretsmanager",
+        "sqs",
+    ]
 
     s3 = aws_client("s3")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
@@ -315,8 +382,10 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
         "biomarker-study-data-dev",
         "biomarker-results-dev",
         "biomarker-dagster-logs-dev",
+        "biomarker-access-logs-dev",
+        TEMPLATE_BUCKET,
     }
-    for bucket in buckets:
+    for bucket in buckets - {TEMPLATE_BUCKET}:
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
@@ -381,7 +450,13 @@ def test_deploy_creates_the_stack_in_moto(fresh_moto, capsys):
     # the resolved policies in IAM: the run role writes only under the results prefix
     iam = aws_client("iam")
     role = outputs["RunTaskRoleArn"].rsplit("/", 1)[1]
-    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["never-sensor-state"]
+    inline = iam.get_role_policy(RoleName=role, PolicyName="never-sensor-state")["PolicyDocument"]
+    if isinstance(inline, str):  # moto's CloudFormation stores an inline role policy as a Python repr
+        inline = ast.literal_eval(inline)
+    assert [(s["Effect"], s["Resource"]) for s in inline["Statement"]] == [
+        ("Deny", "arn:aws:s3:::biomarker-results-dev/results/*_catalog/*")
+    ]
     statements = []
     for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
         version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
