@@ -10,9 +10,10 @@ import copy
 import hashlib
 import io
 import json
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -20,12 +21,10 @@ import dagster as dg
 import numpy as np
 import pytest
 import yaml
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from biomarker_assets.definitions import defs
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
-from biomarker_assets.defs.catalog.events_sensor import study_files_events_sensor
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.partitions import data_files, metadata_files, studies
 from biomarker_assets.lib.biomarkers.processing import results_prefix
@@ -36,49 +35,15 @@ from biomarker_assets.local.aws_standin import drain_messages
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.resources.aws import aws_client, region_name
-from biomarker_assets.resources.events_queue import EventsQueue
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets_tests.support.sensor_ticks import sensor_resources, tick
+from biomarker_assets_tests.support.aws_faults import error_response, for_key, inject
 
 assert defs.resources is not None  # bound in defs/resources.py
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
 STUDY, BUCKET = "faults", "faults-data"
 KEY = "raw/lumbar/DM001_V1_lumbar.npz"
 PARTITION = file_partition_key(STUDY, KEY)
-
-
-# ---------------------------------------------------------------- fault injection
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: object) -> Iterator[bytes]:
-        yield self.data
-
-
-def error_response(request, status: int, code: str) -> AWSResponse:
-    """What S3 or SQS would answer with an error: botocore parses it and its retry mode decides."""
-    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-    return AWSResponse(request.url, status, {}, _Body(b"" if request.method == "HEAD" else body))
-
-
-@contextmanager
-def inject(service: str, operation: str, handler: Callable[..., object]) -> Iterator[None]:
-    """``handler(request)`` runs before each matching request the project's client sends; a returned
-    response replaces the real one, a raised exception is what the call raises."""
-    client, event = aws_client(service), f"before-send.{service}{'.' + operation if operation else ''}"
-    client.meta.events.register(event, handler)
-    try:
-        yield
-    finally:
-        client.meta.events.unregister(event, handler)
-
-
-def for_key(key: str) -> Callable[[object], bool]:
-    return lambda request: request.url.split("?")[0].endswith("/" + key)  # type: ignore[attr-defined]  # AWSPreparedRequest
 
 
 # ---------------------------------------------------------------- the study
@@ -210,6 +175,44 @@ def test_a_run_killed_mid_upload_leaves_the_previous_version_current_and_whole(s
     assert_complete(second["results"])
     assert materialized_results(instance) == second["results"]
     assert assert_complete(first["results"]) == first_objects  # the old version's results are kept as they were
+
+
+# A run in its own process, SIGKILLed by the hook as it starts uploading headline.json: no handler runs.
+KILLED_RUN = """
+import os, signal, sys
+import dagster as dg
+from biomarker_assets.definitions import defs
+from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+from biomarker_assets.defs.partitions import data_files
+from biomarker_assets.resources.aws import aws_client
+
+def die(request, **_):
+    if request.url.split("?")[0].endswith("/headline.json"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+aws_client("s3").meta.events.register("before-send.s3.PutObject", die)
+with dg.DagsterInstance.ephemeral() as instance:
+    instance.add_dynamic_partitions(data_files.name, [sys.argv[1]])
+    resources = {k: defs.resources[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")}
+    dg.materialize([file_biomarkers], instance=instance, resources=resources, partition_key=sys.argv[1])
+"""
+
+
+def test_a_task_sigkilled_mid_upload_publishes_nothing(study, instance, samples):
+    assert materialize(instance).success
+    first = latest()
+    assert first is not None
+    first_objects = assert_complete(first["results"])
+    study.put_object(Bucket=BUCKET, Key=KEY, Body=shorter_recording(samples))
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, PARTITION], capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert latest() == first and assert_complete(first["results"]) == first_objects
+    partial = {k for k in objects(file_prefix()) if "/" + first["data_version"] + "/" not in k} - {
+        file_prefix() + LATEST_FILE
+    }
+    assert partial and not any(k.endswith(("/provenance.json", "/headline.json")) for k in partial)
+    assert materialized_results(instance) == first["results"]
 
 
 def test_an_older_version_finishing_last_is_superseded_and_the_newer_stays_published(study, instance, samples):
@@ -370,83 +373,3 @@ def test_a_transient_error_outlasting_the_client_retries_the_file_and_a_bad_file
     assert not result.success
     assert "STEP_UP_FOR_RETRY" not in [e.event_type_value for e in result.all_events]
     assert [m["kind"] for m in drain_messages()] == [Kind.PROCESSING_FAILED]  # once, not once per attempt
-
-
-# ---------------------------------------------------------------- the events sensor
-
-EVENTS_QUEUE = "faults-s3-events"
-EVENTS = sensor_resources(events_queue=EventsQueue(visibility_seconds=1))
-
-
-@pytest.fixture
-def events_study(aws, instance):
-    s3, sqs = aws_client("s3"), aws_client("sqs")
-    queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for bucket in (BUCKET, "faults-other"):
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_notification_configuration(
-            Bucket=bucket,
-            NotificationConfiguration={
-                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
-            },
-        )
-    upload_config(discovery={"mode": "events", "events_queue": EVENTS_QUEUE})
-    instance.add_dynamic_partitions(studies.name, [STUDY])
-    return s3, queue_url
-
-
-def queue_size(queue_url: str) -> int:
-    attributes = aws_client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )
-    return sum(int(v) for v in attributes["Attributes"].values())
-
-
-def test_malformed_messages_and_a_forbidden_object_never_block_the_other_files(events_study, instance):
-    s3, queue_url = events_study
-    sqs = aws_client("sqs")
-    for body in ["[1, 2]", '"text"', "null", '{"Records": "x"}', '{"Records": [42, {"s3": {"bucket": {"name": 7}}}]}']:
-        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
-    forbidden, good = "raw/lumbar/DM009_V1_lumbar.npz", KEY
-    s3.put_object(Bucket=BUCKET, Key=forbidden, Body=b"x")
-    s3.put_object(Bucket=BUCKET, Key=good, Body=b"y")
-
-    def deny(request, **_):
-        return error_response(request, 403, "AccessDenied") if for_key(forbidden)(request) else None
-
-    with inject("s3", "HeadObject", deny):
-        _, requests, cursor = tick(study_files_events_sensor, instance, None, EVENTS)
-        assert [r.partition_key for r in requests] == [PARTITION]  # the good file, despite the others
-        assert instance.get_dynamic_partitions(data_files.name) == [PARTITION]
-        _, requests, cursor = tick(study_files_events_sensor, instance, cursor, EVENTS)
-        _, requests, cursor = tick(study_files_events_sensor, instance, cursor, EVENTS)
-    # the malformed and the good messages are deleted; the forbidden object's stays for retry and the DLQ
-    [left] = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=0, WaitTimeSeconds=2).get("Messages", [])
-    assert "DM009_V1_lumbar.npz" in left["Body"] and queue_size(queue_url) == 1
-    assert instance.get_dynamic_partitions(data_files.name) == [PARTITION]
-
-
-def test_a_deleted_bucket_is_not_a_removal_and_does_not_stop_the_sensor(events_study, instance):
-    s3, queue_url = events_study
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"x")
-    _, _, cursor = tick(study_files_events_sensor, instance, None, EVENTS)
-    assert instance.get_dynamic_partitions(data_files.name) == [PARTITION]
-
-    s3.delete_object(Bucket=BUCKET, Key=KEY)  # moto queues the ObjectRemoved event
-    s3.delete_bucket(Bucket=BUCKET)  # the study's bucket, which is also its results bucket, is gone
-    for _ in range(3):
-        result, requests, cursor = tick(study_files_events_sensor, instance, cursor, EVENTS)
-        assert requests == []
-    assert instance.get_dynamic_partitions(data_files.name) == [PARTITION]  # not treated as removed
-
-
-def test_a_removal_marks_nothing_when_the_separate_results_bucket_is_gone(events_study, instance):
-    s3, _ = events_study
-    upload_config(discovery={"mode": "events", "events_queue": EVENTS_QUEUE}, results_bucket="faults-other")
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"x")
-    _, _, cursor = tick(study_files_events_sensor, instance, None, EVENTS)
-    s3.delete_bucket(Bucket="faults-other")
-    s3.delete_object(Bucket=BUCKET, Key=KEY)  # really removed, from a bucket that still exists
-    tick(study_files_events_sensor, instance, cursor, EVENTS)
-    assert instance.get_dynamic_partitions(data_files.name) == []  # a real removal is still one
