@@ -7,8 +7,10 @@ import json
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from biomarker_assets.lib.biomarkers.publishing import LATEST_FILE, pointer, publish
 from biomarker_assets.lib.catalog.s3_events import latest_records
 from biomarker_assets.lib.notices import SQS_MAX_BYTES, encoded, fit_message
+from biomarker_assets.lib.provenance import InputRecord
 from biomarker_assets.resources.aws import aws_client, is_transient
 from biomarker_assets.resources.notifier import Kind, make_message
 
@@ -107,3 +109,50 @@ def test_clients_use_standard_retries_unless_the_environment_says_otherwise(monk
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     assert aws_client("sqs").meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+
+
+class _Bucket:
+    """An in-memory bucket with S3's conditional-write rule: a write names the ETag it read (or none)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.writes = 0
+
+    def object_with_etag(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        return self.objects.get(key)
+
+    def put_bytes_if(self, data: bytes, bucket: str, key: str, content_type: str, etag: str | None) -> bool:
+        current = self.objects.get(key)
+        if (current[1] if current else None) != etag:
+            return False
+        self.writes += 1
+        self.objects[key] = (data, f'"{self.writes}"')
+        return True
+
+
+def _input(etag: str) -> InputRecord:
+    return InputRecord(uri="s3://b/k", bucket="b", key="k", etag=etag, size=1, sha256="0" * 64)
+
+
+def test_an_older_run_that_loses_the_race_for_latest_json_ends_superseded():
+    store, v1, v2 = _Bucket(), _input("e1"), _input("e2")
+    newer = pointer("b", "p/k/d2/", "d2", v2)
+    heads = iter([{"ETag": '"e1"'}, {"ETag": '"e2"'}])  # v2 arrives between our first HEAD and our write
+
+    def head_now() -> dict:
+        head = next(heads)
+        if head["ETag"] == '"e1"':  # the newer run publishes right after we read the (absent) pointer
+            assert publish(store, "b", "p/k/", newer, v2, lambda: {"ETag": '"e2"'}).published
+        return head
+
+    outcome = publish(store, "b", "p/k/", pointer("b", "p/k/d1/", "d1", v1), v1, head_now)
+    assert not outcome.published and outcome.latest == newer and "changed while this run processed it" in outcome.reason
+    assert json.loads(store.objects["p/k/" + LATEST_FILE][0]) == newer and store.writes == 1
+
+
+def test_republishing_the_same_version_writes_nothing_and_a_removed_input_publishes_nothing():
+    store, v1 = _Bucket(), _input("e1")
+    mine = pointer("b", "p/k/d1/", "d1", v1)
+    assert publish(store, "b", "p/k/", mine, v1, lambda: {"ETag": '"e1"'}).published
+    assert publish(store, "b", "p/k/", mine, v1, lambda: {"ETag": '"e1"'}).published and store.writes == 1
+    assert not publish(store, "b", "p/k/", pointer("b", "p/k/d9/", "d9", v1), v1, lambda: None).published

@@ -64,7 +64,14 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
     )
 
 
-def _notify(context: dg.AssetExecutionContext, notifier: Notifier, fallback, kind: Kind, *args, **details) -> None:
+def _notify(
+    context: dg.AssetExecutionContext,
+    notifier: Notifier,
+    fallback: tuple[str, str] | None,
+    kind: Kind,
+    *args,
+    **details,
+) -> None:
     """Called after the state is recorded; a message SQS refuses is kept in S3 and in the event log, never raised."""
     notifier.deliver(make_message(kind, *args, **details), fallback, context.log)
 
