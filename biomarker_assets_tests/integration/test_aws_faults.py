@@ -317,7 +317,25 @@ def test_with_sqs_unreachable_every_outcome_is_recorded_and_every_message_kept(s
     }
     assert all("EndpointConnectionError" in m["undelivered_because"] for m in kept.values())
     assert "sampling_rate" in kept[("qc_failed", f"s3://{BUCKET}/{KEY}")]["details"]["checks"]
+    logged = [e.user_message for e in instance.all_logs(results[broken].run_id)]
+    assert any("processing_failed message not delivered to SQS" in m and "_undelivered_notices/" in m for m in logged)
     assert drain_messages() == []  # nothing reached the queue, nothing is lost either
+
+
+def test_a_sensor_message_with_sqs_unreachable_is_kept_in_the_config_bucket(aws, monkeypatch, caplog):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    def unreachable(request, **_):
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+    with inject("sqs", "", unreachable):
+        message = Notifier().send(Kind.MISSING_CONFIG, "gone", "s3://c/studies/gone.yaml", "no study config")
+    kept = aws_client("s3").list_objects_v2(Bucket=StudyStore().config_bucket, Prefix="_undelivered_notices/")
+    [stored] = kept["Contents"]
+    body = json.loads(aws_client("s3").get_object(Bucket=StudyStore().config_bucket, Key=stored["Key"])["Body"].read())
+    assert {k: body[k] for k in message} == message and "EndpointConnectionError" in body["undelivered_because"]
+    assert any(stored["Key"] in r.getMessage() for r in caplog.records)  # and in the process's log
+    assert drain_messages() == []
 
 
 def test_a_message_over_the_sqs_limit_is_sent_shortened_with_its_full_copy_in_s3(aws):
@@ -355,16 +373,16 @@ def test_a_transient_error_outlasting_the_client_retries_the_file_and_a_bad_file
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the client gives up at once: the step's retry policy takes over
     calls: list[str] = []
 
-    def first_get_throttled(request, **_):
+    def first_head_throttled(request, **_):  # the file's first HEAD (resolving the partition) is throttled
         if for_key(KEY)(request):
             calls.append(request.url)
             if len(calls) == 1:
                 return error_response(request, 503, "SlowDown")
         return None
 
-    with inject("s3", "GetObject", first_get_throttled):
+    with inject("s3", "HeadObject", first_head_throttled):
         result = materialize(instance)
-    assert result.success and len(calls) == 2
+    assert result.success and len(calls) >= 2
     assert [e.event_type_value for e in result.all_events].count("STEP_UP_FOR_RETRY") == 1
     assert result.get_asset_materialization_events() and drain_messages() == []
 
