@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from biomarker_assets import __version__
 from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
+from biomarker_assets.lib.biomarkers.publishing import LATEST_FILE
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -77,8 +78,6 @@ def mark_input_removed(store: ResultStore, config: StudyConfig, pipeline_name: s
     The record marked is the published one (``latest.json``'s), or the one beside the results
     under the layout before per-version folders. A missing results bucket marks nothing.
     """
-    from biomarker_assets.lib.biomarkers.publishing import LATEST_FILE
-
     prefix = results_prefix(config, pipeline_name, key)
     try:
         latest = store.object_bytes(config.output_bucket, prefix + LATEST_FILE)
