@@ -43,7 +43,8 @@ def study_store() -> StudyStore:
 
 
 def notifier() -> Notifier:
-    return from_env(Notifier, queue_name="BIOMARKER_NOTIFICATION_QUEUE")
+    # undeliverable messages without a study (sensors, config checks) are kept in the config bucket
+    return from_env(Notifier, queue_name="BIOMARKER_NOTIFICATION_QUEUE", fallback_bucket="BIOMARKER_CONFIG_BUCKET")
 
 
 def metadata_table() -> MetadataTable:

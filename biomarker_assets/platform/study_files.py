@@ -14,6 +14,7 @@ from biomarker_assets.lib.catalog.matching import Match, classify
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import InputRecord
 from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
+from biomarker_assets.resources.aws import is_transient
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
 
@@ -74,6 +75,8 @@ def resolve_file(partition_key: str, kind: str, store: StudyStore, notifier: Not
     try:
         head = store.head(loaded.config.bucket, key)
     except ClientError as exc:
+        if is_transient(exc):  # a 5xx or throttle that outlasted the client's retries: the step is retried
+            raise
         reason = f"{uri} cannot be read: {exc.response.get('Error', {}).get('Code', exc)}"
         notifier.send(Kind.PROCESSING_FAILED, study, uri, reason)
         raise dg.Failure(description=reason, allow_retries=False) from None

@@ -6,9 +6,12 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
+from s3transfer.exceptions import S3DownloadFailedError
+from s3transfer.futures import TransferFuture
+from s3transfer.subscribers import BaseSubscriber
 
 from biomarker_assets.lib.study_config.loading import (
     ConfigLocation,
@@ -22,6 +25,15 @@ from biomarker_assets.resources.aws import aws_client
 
 class BucketMissing(LookupError):
     pass
+
+
+class ObjectChanged(RuntimeError):
+    """The object version a run recorded is no longer what S3 serves (overwritten, removed)."""
+
+
+# S3's answers to a conditional request that does not hold (and to a concurrent conditional write)
+PRECONDITION_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+GONE_CODES = ("NoSuchKey", "NoSuchVersion", "404")
 
 
 def _error_code(exc: ClientError) -> str:
@@ -74,13 +86,39 @@ class StudyStore(ConfigurableResource):
         return dataclasses.replace(loaded, location=location)
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
-        """The object's body, or None when there is no such key (state files not written yet)."""
+        """The object's body, or None when there is no such key (state files not written yet).
+
+        BucketMissing when the bucket is gone, so a deleted bucket is never read as "no state".
+        """
+        found = self.object_with_etag(bucket, key)
+        return found[0] if found else None
+
+    def object_with_etag(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        """(body, ETag) for a later conditional write, or None when there is no such key."""
         try:
-            return aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            response = aws_client("s3").get_object(Bucket=bucket, Key=key)
         except ClientError as exc:
+            if _error_code(exc) == "NoSuchBucket":
+                raise BucketMissing(f"bucket {bucket!r} does not exist") from exc
             if _error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
+        return response["Body"].read(), response["ETag"]
+
+    def put_bytes_if(self, data: bytes, bucket: str, key: str, content_type: str, etag: str | None) -> bool:
+        """Writes only if the object still has ``etag`` (None: only if there is none); False when it changed.
+
+        S3's conditional writes make a read-check-write a compare-and-swap: two runs cannot both
+        replace what they read.
+        """
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            aws_client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **condition)
+        except ClientError as exc:
+            if _error_code(exc) in PRECONDITION_CODES or (etag and _error_code(exc) in GONE_CODES):
+                return False
+            raise
+        return True
 
     def config_studies(self) -> Iterator[tuple[str, str]]:
         """(study id, key) for every ``*.yaml`` under the config prefix."""
@@ -117,10 +155,67 @@ class StudyStore(ConfigurableResource):
     def head(self, bucket: str, key: str) -> dict:
         return aws_client("s3").head_object(Bucket=bucket, Key=key)
 
-    def download(self, bucket: str, key: str, path: Path, version_id: str | None = None) -> None:
-        """Streams to disk (multipart), never the whole object in memory."""
-        extra = {"VersionId": version_id} if version_id else None
-        aws_client("s3").download_file(bucket, key, str(path), ExtraArgs=extra, Config=self._transfer_config())
+    def head_or_none(self, bucket: str, key: str) -> dict | None:
+        """The object's HEAD now, None when the key is gone; other errors (403, a missing bucket) raise."""
+        try:
+            return self.head(bucket, key)
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                if self.bucket_exists(bucket):
+                    return None
+                raise BucketMissing(f"bucket {bucket!r} does not exist") from exc
+            raise
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """HEAD answers 404 for a missing key and a missing bucket alike; this tells them apart."""
+        try:
+            aws_client("s3").head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                return False
+            raise
+        return True
+
+    def download(
+        self, bucket: str, key: str, path: Path, version_id: str | None = None, etag: str | None = None
+    ) -> None:
+        """Streams exactly the recorded version to disk (multipart), never the whole object in memory.
+
+        By ``version_id`` where the bucket keeps versions, else only while the object's ETag is
+        ``etag`` (``If-Match`` on every GET); ObjectChanged when that version is gone.
+        """
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            if etag and not version_id:
+                self._download_if_match(bucket, key, path, etag)
+            else:
+                aws_client("s3").download_file(bucket, key, str(path), ExtraArgs=extra, Config=self._transfer_config())
+        except ClientError as exc:
+            if _error_code(exc) in PRECONDITION_CODES or _error_code(exc) in GONE_CODES:
+                raise ObjectChanged(f"s3://{bucket}/{key} changed or was removed ({_error_code(exc)})") from exc
+            raise
+        except S3DownloadFailedError as exc:  # s3transfer's report of an ETag mismatch between parts
+            raise ObjectChanged(f"s3://{bucket}/{key} changed during the download ({exc})") from exc
+
+    def _download_if_match(self, bucket: str, key: str, path: Path, etag: str) -> None:
+        """One GET with If-Match, or s3transfer's ranged GETs, which send If-Match on every part."""
+        s3 = aws_client("s3")
+        part = self.transfer_part_mib * 1024 * 1024
+        try:
+            response = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag, Range=f"bytes=0-{part - 1}")
+        except ClientError as exc:
+            if _error_code(exc) != "InvalidRange":
+                raise
+            response = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)  # an empty object has no byte 0
+        total = int(response.get("ContentRange", "/0").rsplit("/", 1)[-1] or response["ContentLength"])
+        if total <= part:
+            with path.open("wb") as out:
+                for chunk in response["Body"].iter_chunks(1024 * 1024):
+                    out.write(chunk)
+            return
+        response["Body"].close()
+        with create_transfer_manager(s3, self._transfer_config()) as manager:
+            manager.download(bucket, key, str(path), subscribers=[_KnownObject(total, etag)]).result()
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else None
@@ -128,3 +223,14 @@ class StudyStore(ConfigurableResource):
 
     def put_bytes(self, data: bytes, bucket: str, key: str, content_type: str) -> None:
         aws_client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+
+class _KnownObject(BaseSubscriber):
+    """Hands s3transfer the size and ETag we recorded, so its ranged GETs carry our If-Match, not a new HEAD's."""
+
+    def __init__(self, size: int, etag: str) -> None:
+        self.size, self.etag = size, etag
+
+    def on_queued(self, future: TransferFuture, **kwargs: object) -> None:
+        future.meta.provide_transfer_size(self.size)
+        future.meta.provide_object_etag(self.etag)

@@ -133,7 +133,7 @@ def test_catalog_table_lists_every_matched_file(demo):
 def test_results_and_provenance_are_in_s3(demo, key, tmp_path):
     status = demo["statuses"][key]
     bucket, prefix = status.results.removeprefix("s3://").split("/", 1)
-    assert prefix.startswith("results/") and prefix.endswith(f"/{key}/")
+    assert prefix.startswith("results/") and f"/{key}/" in prefix  # <pipeline>/<version>/<key>/<data version>/
     listed = {
         o["Key"][len(prefix) :]: o for o in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
     }

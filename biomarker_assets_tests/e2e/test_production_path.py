@@ -371,7 +371,7 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
     [record_key] = [
         o["Key"]
         for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="results/")["Contents"]
-        if o["Key"].endswith(f"{DATA_KEY}/provenance.json")
+        if f"/{DATA_KEY}/" in o["Key"] and o["Key"].endswith("/provenance.json")  # in its version's folder
     ]
     provenance = json.loads(s3.get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
     assert provenance["code"]["dagster_run_id"] == run.run_id and provenance["code"]["image"] == IMAGE

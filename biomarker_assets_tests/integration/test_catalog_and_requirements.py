@@ -118,4 +118,4 @@ def test_waiting_file_proceeds_once_its_height_arrives(aws, instance, samples):
     assert metadata["biomarker/gait_speed_m_s"].value > 0.5
     assert drain_messages() == []
     listed = s3.list_objects_v2(Bucket="study-c", Prefix="results/gait/")["Contents"]
-    assert any(o["Key"].endswith("raw/lumbar/DM003_V1_lumbar.npz/provenance.json") for o in listed)
+    assert any(o["Key"].endswith("raw/lumbar/DM003_V1_lumbar.npz/latest.json") for o in listed)  # published

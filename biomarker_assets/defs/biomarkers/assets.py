@@ -18,17 +18,19 @@ from biomarker_assets.lib.biomarkers.processing import (
     process_local_file,
     results_prefix,
 )
+from biomarker_assets.lib.biomarkers.publishing import pointer, publish, version_prefix
 from biomarker_assets.lib.biomarkers.quality import failed
 from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.platform.status import latest_outcome
-from biomarker_assets.platform.study_files import resolve_file
+from biomarker_assets.platform.study_files import StudyFile, resolve_file
+from biomarker_assets.resources.aws import is_transient
 from biomarker_assets.resources.metadata_table import MetadataTable
-from biomarker_assets.resources.notifier import Kind, Notifier
+from biomarker_assets.resources.notifier import Kind, Notifier, make_message
 from biomarker_assets.resources.processing_options import ProcessingOptions
-from biomarker_assets.resources.study_store import StudyStore
+from biomarker_assets.resources.study_store import ObjectChanged, StudyStore
 
 raw_data_file = dg.AssetSpec(
     "raw_data_file",
@@ -41,6 +43,14 @@ raw_data_file = dg.AssetSpec(
 # Results change when the project or SKDH changes; pipelines and configs are in the data version.
 CODE_VERSION = f"{__version__}+skdh{SKDH_VERSION}"
 STATUS_PROCESSED, STATUS_WAITING, STATUS_FAILED = "processed", "waiting", "failed"
+STATUS_SUPERSEDED = "superseded"  # the file changed while this run processed it; the newer version's run publishes
+# AWS errors that outlast the client's own retries (throttling, 5xx, a dropped connection) fail the step
+# with its error and Dagster tries it again later; a bad file raises Failure(allow_retries=False) once.
+FILE_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+class FileFailed(dg.Failure):
+    """A failure whose status is recorded and whose message is sent already."""
 
 
 def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
@@ -52,6 +62,18 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
             metadata={"status": status, "reason": reason, **extra},
         )
     )
+
+
+def _notify(
+    context: dg.AssetExecutionContext,
+    notifier: Notifier,
+    fallback: tuple[str, str] | None,
+    kind: Kind,
+    *args,
+    **details,
+) -> None:
+    """Called after the state is recorded; a message SQS refuses is kept in S3 and in the event log, never raised."""
+    notifier.deliver(make_message(kind, *args, **details), fallback, context.log)
 
 
 def previous_status(context: dg.AssetExecutionContext) -> tuple[str | None, str | None] | None:
@@ -82,6 +104,7 @@ def previous_status(context: dg.AssetExecutionContext) -> tuple[str | None, str 
     ],
     check_specs=check_specs("file_biomarkers"),
     can_subset=True,
+    retry_policy=FILE_RETRY_POLICY,
 )
 def file_biomarkers(
     context: dg.AssetExecutionContext,
@@ -93,15 +116,23 @@ def file_biomarkers(
     """SKDH biomarkers for one file, uploaded with a provenance record; waits while requirements are unmet."""
     try:
         yield from _process_data_file(context, study_store, metadata_table, notifier, processing_options)
+    except FileFailed:
+        raise
     except dg.Failure as exc:
         _status(context, STATUS_FAILED, exc.description or str(exc))
         raise
     except Exception as exc:  # anything unforeseen still ends as a recorded, notified failure
         reason = f"{type(exc).__name__}: {exc}"
+        transient = is_transient(exc)
+        if transient and context.retry_number < FILE_RETRY_POLICY.max_retries:
+            context.log.warning(f"transient error, this file is tried again (retry policy): {reason}")
+            raise
         study, key = parse_file_partition_key(context.partition_key)
-        notifier.send(Kind.PROCESSING_FAILED, study, key, reason)
         _status(context, STATUS_FAILED, reason)
-        raise
+        _notify(context, notifier, None, Kind.PROCESSING_FAILED, study, key, reason)
+        if transient:
+            raise  # its last attempt: the run's error is the AWS error itself
+        raise FileFailed(description=reason, allow_retries=False) from exc  # a bug is not retried
 
 
 def _process_data_file(context, study_store, metadata_table, notifier, options: ProcessingOptions):
@@ -114,12 +145,10 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
     if check.met:
         subject_record = metadata_table.get_subject(file.study, check.fields["subject"])
         check_processing(check, pipeline_cfg, subject_record)
+    fallback = (config.output_bucket, config.results_prefix)  # where undelivered messages are kept
     if not check.met:
         reason = "; ".join(check.unmet)
-        if previous_status(context) != (STATUS_WAITING, reason):  # one message when waiting starts, not per retry
-            notifier.send(
-                Kind.REQUIREMENT_UNMET, file.study, file.uri, reason, unmet=check.unmet, pipeline=pipeline_name
-            )
+        first = previous_status(context) != (STATUS_WAITING, reason)  # one message when waiting starts
         context.log.warning(f"{file.uri} waits: {reason}")
         _status(
             context,
@@ -128,15 +157,33 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             subject=check.fields.get("subject", ""),
             missing_subject_fields=check.missing_subject_fields,
         )
+        if first:
+            _notify(
+                context,
+                notifier,
+                fallback,
+                Kind.REQUIREMENT_UNMET,
+                file.study,
+                file.uri,
+                reason,
+                unmet=check.unmet,
+                pipeline=pipeline_name,
+            )
         return
 
-    prefix = results_prefix(config, pipeline_name, file.key)
+    file_prefix = results_prefix(config, pipeline_name, file.key)
     with tempfile.TemporaryDirectory(prefix="biomarkers-") as tmp:
         local = Path(tmp) / "input" / PurePosixPath(file.key).name
         local.parent.mkdir()
         context.log.info(f"downloading {file.uri} ({file.head['ContentLength']:,} bytes)")
-        study_store.download(file.bucket, file.key, local, file.head.get("VersionId"))
+        try:  # exactly the version HEAD saw: by VersionId, or while its ETag still matches
+            study_store.download(file.bucket, file.key, local, file.head.get("VersionId"), file.head["ETag"])
+        except ObjectChanged as exc:
+            _superseded(context, study_store, file, str(exc), None)
+            return
         input_record = file.input_record(sha256_file(local))
+        version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
+        prefix = version_prefix(file_prefix, version)  # this version's own folder: never a mix of two
         try:
             result = process_local_file(
                 local,
@@ -152,33 +199,45 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
                 embed_plots=options.embed_plots,
             )
         except ProcessingError as exc:
-            notifier.send(Kind.PROCESSING_FAILED, file.study, file.uri, str(exc), pipeline=pipeline_name)
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            _status(context, STATUS_FAILED, str(exc))
+            _notify(
+                context,
+                notifier,
+                fallback,
+                Kind.PROCESSING_FAILED,
+                file.study,
+                file.uri,
+                str(exc),
+                pipeline=pipeline_name,
+            )
+            raise FileFailed(description=str(exc), allow_retries=False) from exc
         for warning in result.warnings:
             context.log.warning(f"SKDH: {warning}")
         for output in result.provenance.outputs:
             output.uri = f"s3://{config.output_bucket}/{prefix}{output.uri}"
         # Rewrite with the S3 URIs now that they are known; the checksums are of the uploaded bytes.
         result.provenance_file.write_text(result.provenance.to_json())
-        for path in [*result.result_files, result.provenance_file]:
+        for path in [*result.result_files, result.provenance_file]:  # provenance last: it marks a complete folder
             study_store.upload(path, config.output_bucket, prefix + path.name)
         context.log.info(f"uploaded {len(result.result_files) + 1} object(s) to s3://{config.output_bucket}/{prefix}")
+    outcome = publish(
+        study_store,
+        config.output_bucket,
+        file_prefix,
+        pointer(config.output_bucket, prefix, version, input_record),
+        input_record,
+        lambda: study_store.head_or_none(file.bucket, file.key),
+    )
+    if not outcome.published:
+        _superseded(context, study_store, file, outcome.reason, outcome.latest)
+        return
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
-    version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
     checks = evaluate_qc(
         pipeline_cfg.qc, result.headline, result.fs, result.empty_tables, result.nominal_fs, result.measured_fs
     )
     failing = failed(checks)
-    if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
-        notifier.send(
-            Kind.QC_FAILED,
-            file.study,
-            file.uri,
-            "; ".join(f"{c.check_name}: {c.description}" for c in checks if not c.passed),
-            checks=failing,
-            pipeline=pipeline_name,
-        )
+    notify_qc = failing and _previous_qc(context) != (version, failing)  # once per file version, not per re-run
     yield dg.MaterializeResult(
         metadata={
             "status": STATUS_PROCESSED,
@@ -215,6 +274,35 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
         ],
     )
+    if notify_qc:  # after the materialization: a failing notifier cannot leave results unrecorded
+        _notify(
+            context,
+            notifier,
+            fallback,
+            Kind.QC_FAILED,
+            file.study,
+            file.uri,
+            "; ".join(f"{c.check_name}: {c.description}" for c in checks if not c.passed),
+            checks=failing,
+            pipeline=pipeline_name,
+        )
+
+
+def _superseded(
+    context: dg.AssetExecutionContext, store: StudyStore, file: StudyFile, reason: str, latest: dict | None
+) -> None:
+    """Ends the run without publishing or materializing: the newer version's own run does both.
+
+    The status observation is left out when the newer version is published already, so the
+    partition's latest outcome stays that version's materialization.
+    """
+    context.log.warning(f"superseded, nothing published: {reason}; the current version is processed by its own run")
+    head = store.head_or_none(file.bucket, file.key)
+    current_published = (
+        latest is not None and head is not None and latest["input"]["etag"] == str(head["ETag"]).strip('"')
+    )
+    if not current_published:
+        _status(context, STATUS_SUPERSEDED, reason)
 
 
 def _previous_qc(context: dg.AssetExecutionContext) -> tuple[str, list[str]] | None:

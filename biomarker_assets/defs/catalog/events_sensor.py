@@ -2,6 +2,11 @@
 
 Messages are deleted on the tick after the one that registered their files: by then Dagster has
 stored that tick's partitions and run requests (else this cursor would not have advanced).
+
+One bad thing never stops the tick: a malformed message is deleted with a warning (retrying cannot
+fix it); a message whose object cannot be checked (403, throttling, a deleted bucket) is left on
+the queue, so it comes back after the visibility timeout and ends in the dead-letter queue if it
+never succeeds. A 404 counts as a removal only when the bucket itself still exists.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import dagster as dg
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
@@ -25,7 +30,9 @@ from biomarker_assets.platform.sensor_cursor import SensorCursor
 from biomarker_assets.platform.sensor_interval import SENSOR_INTERVAL_S
 from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
 from biomarker_assets.resources.events_queue import EventsQueue
-from biomarker_assets.resources.study_store import StudyStore
+from biomarker_assets.resources.study_store import BucketMissing, StudyStore
+
+AWS_ERRORS = (ClientError, BotoCoreError)  # after the client's own retries
 
 
 class EventsCursor(SensorCursor):
@@ -40,6 +47,9 @@ def _events_studies(context: dg.SensorEvaluationContext, store: StudyStore) -> d
             loaded = store.load_config(study)  # problems are reported by the listing sensor
         except (ConfigNotFound, ConfigError):
             continue
+        except AWS_ERRORS as exc:  # this study waits for a later tick; the others carry on
+            context.log.error(f"{study}: study config not readable: {exc}")
+            continue
         discovery = loaded.config.discovery
         if discovery.mode == "events":
             assert discovery.events_queue, "the config schema requires events_queue in 'events' mode"
@@ -48,13 +58,11 @@ def _events_studies(context: dg.SensorEvaluationContext, store: StudyStore) -> d
 
 
 def _entry_now(store: StudyStore, loaded: LoadedConfig, bucket: str, key: str) -> tuple[CatalogEntry | None, bool]:
-    """The object's state now, not the event's (order and duplicates stop mattering): (entry, present)."""
-    try:
-        head = store.head(bucket, key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-        head = None
+    """The object's state now, not the event's (order and duplicates stop mattering): (entry, present).
+
+    Raises BucketMissing (a 404 from a deleted bucket is no removal) and AWS errors other than a 404.
+    """
+    head = store.head_or_none(bucket, key)
     if head:
         return entry_for(loaded.config, key, head["ContentLength"], head["ETag"], head["LastModified"]), True
     return entry_for(loaded.config, key, 0, "", None), False
@@ -76,7 +84,10 @@ def study_files_events_sensor(
     cursor = EventsCursor.load(context.cursor)
     # The previous tick's partitions and run requests are stored (else this cursor would not have advanced).
     for queue_url, handles in cursor.pending_deletes.items():
-        events_queue.delete(queue_url, handles)
+        try:
+            events_queue.delete(queue_url, handles)
+        except AWS_ERRORS as exc:  # undeleted messages come back; their run keys dedupe them
+            context.log.error(f"could not delete {len(handles)} message(s) from {queue_url}: {exc}")
     cursor.pending_deletes = {}
 
     run_requests: list[dg.RunRequest] = []
@@ -85,19 +96,28 @@ def study_files_events_sensor(
     for queue_name, loaded_configs in _events_studies(context, study_store).items():
         try:
             queue_url = events_queue.queue_url(queue_name)
-        except ClientError as exc:
+            messages = events_queue.receive(queue_url)
+        except AWS_ERRORS as exc:
             context.log.error(f"events queue {queue_name!r} of {[c.config.study for c in loaded_configs]}: {exc}")
             continue
-        messages = events_queue.receive(queue_url)
         if not messages:
             continue
-        cursor.pending_deletes[queue_url] = [m["ReceiptHandle"] for m in messages]
+        sources: dict[tuple[str, str], list[str]] = {}
+        kept: set[str] = set()  # handles of messages left on the queue for another try
         touched: dict[str, tuple[LoadedConfig, list[CatalogEntry], list[CatalogEntry]]] = {}
-        for bucket, key in latest_records(messages, context.log.warning):
+        for bucket, key in latest_records(messages, context.log.warning, sources):
             loaded = owning_config(loaded_configs, bucket, key)
             if loaded is None:
                 continue
-            entry, present = _entry_now(study_store, loaded, bucket, key)
+            try:
+                entry, present = _entry_now(study_store, loaded, bucket, key)
+            except (BucketMissing, *AWS_ERRORS) as exc:
+                context.log.error(
+                    f"{loaded.config.study}: s3://{bucket}/{key} not checked ({exc}); not treated as removed, "
+                    "its message stays on the queue (retried, then dead-lettered)"
+                )
+                kept.update(sources.get((bucket, key), []))
+                continue
             if entry is None:
                 continue
             _, present_entries, removed_entries = touched.setdefault(loaded.config.study, (loaded, [], []))
@@ -105,13 +125,18 @@ def study_files_events_sensor(
         for study, (loaded, present_entries, removed_entries) in touched.items():
             registration, runs = runs_or_backfill(context, study, present_entries, discovery_tuning.backfill_threshold)
             partition_requests += registration
-            partition_requests += removals(context, study_store, loaded, removed_entries)
+            try:
+                partition_requests += removals(context, study_store, loaded, removed_entries)
+            except AWS_ERRORS as exc:  # e.g. the results bucket not writable: the removals wait for a retry
+                context.log.error(f"{study}: {len(removed_entries)} removal(s) not applied: {exc}")
+                kept.update(h for e in removed_entries for h in sources.get((loaded.config.bucket, e.key), []))
             observations += raw_observations(present_entries)
             run_requests += runs
             context.log.info(
                 f"{study}: {len(present_entries)} file(s) new or changed, {len(removed_entries)} removed, "
                 f"from {len(messages)} message(s)"
             )
+        cursor.pending_deletes[queue_url] = [m["ReceiptHandle"] for m in messages if m["ReceiptHandle"] not in kept]
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=partition_requests,

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from biomarker_assets import __version__
 from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
+from biomarker_assets.lib.biomarkers.publishing import LATEST_FILE
 from biomarker_assets.lib.provenance import (
     PROVENANCE_FILE,
     CodeRecord,
@@ -80,9 +81,23 @@ class ResultStore(Protocol):
 
 
 def mark_input_removed(store: ResultStore, config: StudyConfig, pipeline_name: str, key: str) -> str | None:
-    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI."""
-    record_key = results_prefix(config, pipeline_name, key) + PROVENANCE_FILE
-    body = store.object_bytes(config.output_bucket, record_key)
+    """Results stay; their provenance now says the input version no longer exists. Returns the record's URI.
+
+    The record marked is the published one (``latest.json``'s), or the one beside the results
+    under the layout before per-version folders. A missing results bucket marks nothing.
+    """
+    prefix = results_prefix(config, pipeline_name, key)
+    try:
+        latest = store.object_bytes(config.output_bucket, prefix + LATEST_FILE)
+        record_key = (
+            json.loads(latest)["provenance"].removeprefix(f"s3://{config.output_bucket}/")
+            if latest
+            else prefix + PROVENANCE_FILE
+        )
+        body = store.object_bytes(config.output_bucket, record_key)
+    except LookupError as exc:  # the StudyStore's BucketMissing: nothing left to mark
+        log.warning("results of %s not marked as removed: %s", key, exc)
+        return None
     if body is None:
         return None  # never processed: nothing to mark
     record = ProvenanceRecord.model_validate_json(body)
