@@ -274,11 +274,12 @@ def qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _table_problems(class_name: str, table: Mapping[str, Rule], params: Mapping, known: set[str]) -> list[str]:
+def _table_problems(class_name: str, table: Mapping[str, Rule], params: Mapping, skip: set[str]) -> list[str]:
+    """Problems of each value in ``params`` against ``table``, leaving out the names in ``skip``."""
     problems = []
     for name, value in params.items():
-        if name not in known and name not in table:
-            continue  # not a parameter of the class at all: validation.parameter_problems names it
+        if name in skip:
+            continue
         rule = table.get(name)
         problem = f"is not an allow-listed parameter of {class_name}" if rule is None else rule(value)
         if problem:
@@ -297,7 +298,7 @@ def _multireader_kw(params: Mapping) -> list[str]:
     for i, kw in enumerate(per_file):
         where = "reader_kw" if kw is reader_kw else f"reader_kw[{i}]"
         if isinstance(kw, Mapping):
-            problems += [f"{where}: {p}" for p in _table_problems(str(reader), table, kw, set())]
+            problems += [f"{where}: {p}" for p in _table_problems(str(reader), table, kw, skip=set())]
     return problems
 
 
@@ -315,7 +316,9 @@ def parameter_value_problems(cls: type, params: Mapping[str, Any]) -> list[str]:
     table = POLICY.get(name)
     if table is None:
         return [f"{name} has no parameter allow-list in lib/skdh/parameter_policy.py, so it cannot be used"]
-    problems = _table_problems(cls.__name__, table, params, _signature_names(cls))
+    # names the signature does not know are reported once, by validation.parameter_problems
+    unknown = {n for n in params if n not in table} - _signature_names(cls)
+    problems = _table_problems(cls.__name__, table, params, skip=unknown)
     if name in CROSS_CHECKS:
         problems += CROSS_CHECKS[name](params)
     return problems
