@@ -60,7 +60,7 @@ def s3_fault() -> Iterator[dict[str, tuple[int, str]]]:
         if params.get("Key") in faults:
             status, code = faults[params["Key"]]
             error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
-            raise ClientError(error, "GetObject")  # type: ignore[arg-type]  # the shape botocore raises
+            raise ClientError(error, "GetObject")
 
     events = aws_client("s3").meta.events
     events.register("provide-client-params.s3.GetObject", fail, unique_id="hostile-config-fault")

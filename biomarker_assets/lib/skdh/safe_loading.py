@@ -14,19 +14,19 @@ from typing import Any
 import numpy as np
 
 
-def _load_without_pickles(file: Any, *args: Any, allow_pickle: bool = False, **kwargs: Any) -> Any:
+def _load_without_pickles(file: Any, mmap_mode: Any = None, allow_pickle: bool = False, **kwargs: Any) -> Any:
     del allow_pickle  # whatever the reader asked for
-    return np.load(file, *args, allow_pickle=False, **kwargs)
+    return np.load(file, mmap_mode=mmap_mode, allow_pickle=False, **kwargs)
 
 
 def install() -> None:
     """Make SKDH's ``.npz`` reader refuse pickles; idempotent, done when the allow-list is imported."""
     from skdh.io import numpy_compressed
 
-    numpy_compressed.np_load = _load_without_pickles  # type: ignore[assignment]  # same call signature
+    numpy_compressed.np_load = _load_without_pickles
 
 
 def installed() -> bool:
     from skdh.io import numpy_compressed
 
-    return numpy_compressed.np_load is _load_without_pickles  # type: ignore[comparison-overlap]  # see install
+    return numpy_compressed.np_load is _load_without_pickles

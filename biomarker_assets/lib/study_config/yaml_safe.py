@@ -49,7 +49,7 @@ class _HostileInputLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if self.check_event(AliasEvent):  # the anchored node, already composed and weighed
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]  # PyYAML is untyped
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             start = self.peek_event().start_mark
@@ -63,7 +63,7 @@ class _HostileInputLoader(yaml.SafeLoader):
             raise ComposerError(
                 None, None, f"expands to more than {MAX_NODES:,} values (aliases of aliases?)", node.start_mark
             )
-        return node  # type: ignore[no-any-return]  # PyYAML is untyped
+        return node
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, MappingNode):
@@ -82,10 +82,10 @@ class _HostileInputLoader(yaml.SafeLoader):
                         key_node.start_mark,
                     )
                 seen[key] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]  # PyYAML is untyped
+        return super().construct_mapping(node, deep=deep)
 
     def construct_python_tuple_as_list(self, node: Node) -> list[Any]:
-        return self.construct_sequence(node)  # type: ignore[no-any-return, arg-type]  # PyYAML is untyped
+        return self.construct_sequence(node)
 
 
 _HostileInputLoader.add_constructor(_TUPLE_TAG, _HostileInputLoader.construct_python_tuple_as_list)
