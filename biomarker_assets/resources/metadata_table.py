@@ -98,7 +98,13 @@ class MetadataTable(ConfigurableResource):
         at once cannot lose each other's values: a lost race re-reads the item and merges again.
         """
         by_subject = {r["subject"]: r for r in records}
-        existing = {s["subject"]: s for s in self.subjects(study)}
+        try:
+            existing = {s["subject"]: s for s in self.subjects(study)}
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _THROTTLED:
+                raise MetadataThrottled(self.table_name, 0, len(by_subject), code) from exc
+            raise
         touched = sorted(set(by_subject) | {s for s, item in existing.items() if source in sources_of(item)})
         outcome = MergeOutcome()
         for subject in touched:

@@ -230,3 +230,16 @@ def test_a_pickle_in_an_npz_never_runs_even_from_a_pipeline_built_with_allow_pic
 def test_a_spec_with_allow_pickle_is_never_built(tmp_path):
     with pytest.raises(PipelineSpecError, match="allow_pickle"):
         load_pipeline({"Steps": [HOSTILE["npz-allow-pickle"][0]], "Version": skdh.__version__})
+
+
+def test_names_skdh_resolves_with_getattr_match_the_installed_skdh():
+    """Cutpoint sets and metrics are looked up by name inside SKDH: the lists must be exactly SKDH's."""
+    from skdh.activity import metrics
+    from skdh.activity.cutpoints import _base_cutpoints  # the one place SKDH keeps them
+
+    from biomarker_assets.lib.skdh.parameter_kwargs import CUTPOINT_NAMES, METRICS
+
+    assert sorted(CUTPOINT_NAMES) == sorted(_base_cutpoints)
+    assert sorted(METRICS) == sorted(
+        n for n in dir(metrics) if n.startswith("metric_") and callable(getattr(metrics, n))
+    )

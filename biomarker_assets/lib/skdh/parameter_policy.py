@@ -25,6 +25,14 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from biomarker_assets.lib.skdh.parameter_kwargs import (
+    CUTPOINTS,
+    FILTER_KW,
+    PEAK_KW,
+    READ_CSV_KW,
+    S2S_THRESHOLDS,
+    TO_DATETIME_KW,
+)
 from biomarker_assets.lib.skdh.parameter_rules import (
     NUMBERS,
     PAIR,
@@ -33,7 +41,6 @@ from biomarker_assets.lib.skdh.parameter_rules import (
     any_of,
     boolean,
     exactly,
-    fields,
     list_of,
     map_of,
     number,
@@ -48,71 +55,7 @@ EXT_ERROR = one_of("warn", "raise", "skip")
 GAPS_ERROR = one_of("raise", "warn", "ignore")
 TRIM = {"trim_keys": optional(list_of(optional(text), 2)), "trim_start_factor": optional(number)}
 STREAM_VALUES = optional(map_of(text, NUMBERS))
-FILTER_KW = optional(
-    fields({"N": number, "Wn": NUMBERS, "btype": one_of("low", "high", "band", "bandpass", "lowpass", "highpass")})
-)
 READERS = ("ReadCwa", "ReadBin", "ReadCSV", "ReadNumpyFile", "ReadApdmH5", "ReadEmpaticaAvro")
-_CUTPOINT_NAMES = (
-    "esliger_lwrist_adult",
-    "esliger_rwirst_adult",
-    "esliger_lumbar_adult",
-    "schaefer_ndomwrist_child6-11",
-    "phillips_rwrist_child8-14",
-    "phillips_lwrist_child8-14",
-    "phillips_hip_child8-14",
-    "vaha-ypya_hip_adult",
-    "hildebrand_hip_adult_actigraph",
-    "hildebrand_hip_adult_geneactv",
-    "hildebrand_wrist_adult_actigraph",
-    "hildebrand_wrist_adult_geneactiv",
-    "hildebrand_hip_child7-11_actigraph",
-    "hildebrand_hip_child7-11_geneactiv",
-    "hildebrand_wrist_child7-11_actigraph",
-    "hildebrand_wrist_child7-11_geneactiv",
-    "migueles_wrist_adult",
-    "white_met",
-)
-_METRICS = ("metric_anglez", "metric_bfen", "metric_en", "metric_enmo", "metric_enmo_met", "metric_hfen")
-CUTPOINTS = any_of(
-    one_of(*_CUTPOINT_NAMES),
-    fields(
-        {
-            "metric": one_of(*_METRICS, "metric_hfenplus", "metric_mad"),
-            "kwargs": fields(
-                {k: any_of(boolean, number) for k in ("take_abs", "trim_zero", "low_cutoff", "high_cutoff", "cutoff")}
-            ),
-            "sedentary": number,
-            "light": number,
-            "moderate": number,
-        },
-        required=("metric", "kwargs", "sedentary", "light", "moderate"),
-    ),
-)
-READ_CSV_KW = fields(
-    {k: PLAIN for k in ("sep", "delimiter", "header", "skiprows", "nrows", "usecols", "decimal", "thousands")}
-    | {k: PLAIN for k in ("comment", "encoding", "na_values", "skip_blank_lines", "quotechar", "skipfooter")}
-    | {"names": list_of(text), "skipinitialspace": boolean, "index_col": PLAIN}
-)
-TO_DATETIME_KW = fields(
-    {"format": text, "unit": one_of("D", "s", "ms", "us", "ns"), "utc": boolean, "dayfirst": boolean}
-    | {"yearfirst": boolean, "exact": boolean}
-)
-S2S_THRESHOLDS = fields(
-    {
-        k: number
-        for k in (
-            "stand displacement",
-            "displacement factor",
-            "transition velocity",
-            "duration factor",
-            "accel moving avg",
-            "accel moving std",
-            "jerk moving avg",
-            "jerk moving std",
-        )
-    }
-)
-PEAK_KW = fields({k: NUMBERS for k in ("height", "threshold", "distance", "prominence", "width", "wlen")})
 # MultiReader's reader_kw: its shape here, its contents against the reader's own table (_multireader_kw)
 _SHAPE_ONLY: Rule = lambda _value: None  # noqa: E731  # contents are checked by _multireader_kw
 READER_KW = optional(any_of(map_of(text, _SHAPE_ONLY, 32), list_of(map_of(text, _SHAPE_ONLY, 32), 16)))
