@@ -11,9 +11,10 @@ import dagster as dg
 from botocore.exceptions import ClientError
 
 from biomarker_assets.lib.catalog.matching import Match, classify
+from biomarker_assets.lib.catalog.problem_notices import config_error_notice
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import InputRecord
-from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
+from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, ConfigUnreadable, LoadedConfig
 from biomarker_assets.resources.aws import is_transient
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
@@ -28,10 +29,11 @@ def load_study_config(study: str, store: StudyStore, notifier: Notifier) -> Load
         notifier.send(Kind.MISSING_CONFIG, study, uri, str(exc))
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     except ConfigError as exc:
-        notifier.send(
-            Kind.INVALID_CONFIG, study, uri, f"{len(exc.errors)} error(s) in the study config", errors=exc.errors
-        )
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        notice = config_error_notice(exc)
+        notifier.send(Kind.INVALID_CONFIG, study, uri, notice.reason, **notice.details)
+        description = f"invalid study config {uri}:\n" + "\n".join(notice.details["errors"])
+        # an unreadable config (S3 403/500) may be readable on a retry; an invalid one never is
+        raise dg.Failure(description=description, allow_retries=isinstance(exc, ConfigUnreadable)) from None
 
 
 @dataclass

@@ -7,15 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
 from s3transfer.exceptions import S3DownloadFailedError
 from s3transfer.futures import TransferFuture
 from s3transfer.subscribers import BaseSubscriber
 
 from biomarker_assets.lib.study_config.loading import (
+    MAX_CONFIG_BYTES,
     ConfigLocation,
     ConfigNotFound,
+    ConfigUnreadable,
     LoadedConfig,
     config_key,
     parse_study_config,
@@ -70,17 +72,26 @@ class StudyStore(ConfigurableResource):
         return f"s3://{self.config_bucket}/{self.config_key(study)}"
 
     def load_config(self, study: str) -> LoadedConfig:
-        """The study's config, validated; ConfigNotFound when there is no file, ConfigError when it is bad."""
-        key = self.config_key(study)
+        """The study's config, validated; ConfigNotFound when there is no file, ConfigError when it is bad.
+
+        ConfigUnreadable (a ConfigError) when S3 refuses it or it is over ``MAX_CONFIG_BYTES``: callers
+        that isolate a bad config per study isolate an unreadable one the same way.
+        """
+        key, uri = self.config_key(study), self.config_uri(study)
         try:
             response = aws_client("s3").get_object(Bucket=self.config_bucket, Key=key)
-            body = response["Body"].read()
+            if response["ContentLength"] > MAX_CONFIG_BYTES:  # refused before reading the body
+                response["Body"].close()
+                raise ConfigUnreadable(uri, f"{response['ContentLength']:,} bytes, over the {MAX_CONFIG_BYTES:,} limit")
+            body = response["Body"].read(MAX_CONFIG_BYTES + 1)  # bounded even if ContentLength lied
         except ClientError as exc:
             code = _error_code(exc)
             if code in ("NoSuchKey", "NoSuchBucket", "404"):
-                raise ConfigNotFound(f"no study config at {self.config_uri(study)} ({code})") from exc
-            raise
-        loaded = parse_study_config(body, self.config_uri(study), study)
+                raise ConfigNotFound(f"no study config at {uri} ({code})") from exc
+            raise ConfigUnreadable(uri, f"S3 GetObject failed: {code or exc}") from exc
+        except BotoCoreError as exc:  # connection and read errors, after the client's retries
+            raise ConfigUnreadable(uri, f"{type(exc).__name__}: {exc}") from exc
+        loaded = parse_study_config(body, uri, study)
         etag = str(response.get("ETag", "")).strip('"') or None
         location = ConfigLocation(self.config_bucket, key, response.get("VersionId"), etag)
         return dataclasses.replace(loaded, location=location)

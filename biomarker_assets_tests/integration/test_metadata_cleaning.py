@@ -60,8 +60,8 @@ def test_impossible_heights_are_errors(raw):
 def test_duplicate_subject_and_missing_id_column_are_reported():
     frame = pd.DataFrame({"participant": ["A1", "A1"], "height (cm)": ["170", "171"]})
     cleaned = clean_table(frame, SPEC)
-    assert [s["height_m"] for s in cleaned.subjects] == [1.7]
-    assert cleaned.rejected_rows == [{"row": 3, "reason": "subject 'A1' repeats row 2"}]
+    assert [s["height_m"] for s in cleaned.subjects] == [[1.7, 1.71]]  # a conflict: neither height is used
+    assert [c["subject"] for c in cleaned.conflicts] == ["A1"] and cleaned.rejected_rows == []
     no_id = clean_table(pd.DataFrame({"height": ["170"]}), SPEC)
     assert no_id.subjects == [] and "no subject id column" in no_id.rejected_rows[0]["reason"]
 

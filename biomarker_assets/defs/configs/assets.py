@@ -1,13 +1,28 @@
-"""Study configs: every config in the config bucket validated; each valid one becomes a study partition."""
+"""Study configs: every config in the config bucket validated; each valid one becomes a study partition.
+
+A config that is invalid, unreadable (S3 403/500) or hostile (too large, too deep) is that study's
+``invalid_config`` alone: the studies beside it are still registered.
+"""
 
 import dagster as dg
 
 from biomarker_assets.defs.partitions import studies
+from biomarker_assets.lib.catalog.problem_notices import config_error_notice, shown_errors
 from biomarker_assets.lib.partition_keys import is_valid_study_id
-from biomarker_assets.lib.study_config.loading import ConfigError
+from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, ConfigUnreadable, LoadedConfig
 from biomarker_assets.platform.status import markdown_table
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
+
+
+def _load_alone(store: StudyStore, study: str, uri: str) -> LoadedConfig:
+    """The study's config; any failure, even one nobody foresaw, is a ConfigError of this study alone."""
+    try:
+        return store.load_config(study)
+    except (ConfigError, ConfigNotFound):
+        raise
+    except Exception as exc:  # isolation: one study's unexpected failure must not stop the others
+        raise ConfigUnreadable(uri, f"{type(exc).__name__}: {exc}") from exc
 
 
 @dg.asset(group_name="config", kinds={"s3", "yaml"})
@@ -24,13 +39,15 @@ def study_configs(
             rows.append((study, "invalid", reason))
             continue
         try:
-            loaded = study_store.load_config(study)
+            loaded = _load_alone(study_store, study, uri)
+        except ConfigNotFound as exc:  # deleted between the listing and the read: the next change re-runs this
+            rows.append((study, "missing", str(exc)))
+            continue
         except ConfigError as exc:
-            notifier.send(
-                Kind.INVALID_CONFIG, study, uri, f"{len(exc.errors)} error(s) in the study config", errors=exc.errors
-            )
-            context.log.error(str(exc))
-            rows.append((study, "invalid", "; ".join(exc.errors)))
+            notice = config_error_notice(exc)
+            notifier.send(Kind.INVALID_CONFIG, study, uri, notice.reason, **notice.details)
+            context.log.error(f"invalid study config {uri}:\n" + "\n".join(notice.details["errors"]))
+            rows.append((study, "invalid", "; ".join(shown_errors(exc.errors, limit=3))))
             continue
         valid.append(study)
         rows.append((study, "valid", loaded.digest[:12]))

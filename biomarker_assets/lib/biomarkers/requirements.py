@@ -46,6 +46,8 @@ def check_processing(check: RequirementCheck, pipeline: PipelineConfig, subject_
         value = (subject_record or {}).get(RECORD_FIELD[requirement])
         if value is None:
             where = "no metadata row" if subject_record is None else f"no {requirement} in its metadata"
+            conflict = ((subject_record or {}).get("conflicts") or {}).get(RECORD_FIELD[requirement])
+            where = f"conflicting {requirement} values in its metadata ({conflict}), none used" if conflict else where
             check.unmet.append(f"subject {subject!r} has {where} ({requirement} is required by the pipeline)")
             check.missing_subject_fields.append(requirement)
         else:

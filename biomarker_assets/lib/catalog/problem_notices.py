@@ -11,6 +11,11 @@ from typing import Any
 
 from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound
 
+#: an invalid_config message lists at most this many errors, each at most MAX_ERROR_CHARS long: a config
+#: with thousands of errors once made a message over SQS's 256 KiB limit, and the send failed.
+MAX_ERRORS_IN_MESSAGE = 20
+MAX_ERROR_CHARS = 500
+
 
 @dataclass(frozen=True)
 class ProblemNotice:
@@ -19,14 +24,31 @@ class ProblemNotice:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def shown_errors(errors: list[str], limit: int = MAX_ERRORS_IN_MESSAGE) -> list[str]:
+    """The first ``limit`` errors, each cut to MAX_ERROR_CHARS, then one line saying how many more there are."""
+    shown = [e if len(e) <= MAX_ERROR_CHARS else e[: MAX_ERROR_CHARS - 1] + "…" for e in errors[:limit]]
+    if len(errors) > limit:
+        shown.append(
+            f"... and {len(errors) - limit} more (`biomarker-assets validate-config <file>` lists every error)"
+        )
+    return shown
+
+
+def config_error_notice(problem: ConfigError) -> ProblemNotice:
+    """An invalid_config notice of bounded size (a few KB, whatever the number of errors)."""
+    return ProblemNotice(
+        "invalid_config",
+        f"{len(problem.errors)} error(s) in the study config",
+        {"errors": shown_errors(problem.errors), "error_count": len(problem.errors)},
+    )
+
+
 def notice_for(problem: Exception) -> ProblemNotice:
     """A missing or invalid config, else a missing bucket (the only other problem a study's discovery has)."""
     if isinstance(problem, ConfigNotFound):
         return ProblemNotice("missing_config", str(problem))
     if isinstance(problem, ConfigError):
-        return ProblemNotice(
-            "invalid_config", f"{len(problem.errors)} error(s) in the study config", {"errors": problem.errors}
-        )
+        return config_error_notice(problem)
     return ProblemNotice("missing_bucket", str(problem))
 
 

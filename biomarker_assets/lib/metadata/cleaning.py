@@ -1,7 +1,10 @@
 """Cleaning subject metadata: messy headers, mixed units, stray whitespace.
 
 Every row either becomes a clean subject record or is reported with the reason;
-values that cannot be read are reported too, never silently dropped.
+values that cannot be read are reported too, never silently dropped. Metadata files are
+untrusted: a subject id that starts like a spreadsheet formula or is over DynamoDB's key size is
+rejected per row (before anything is written), reported values are neutralised, and a subject
+whose rows disagree keeps no value for that field (a conflict is reported, never guessed).
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ _TO_METRES = {"m": 1.0, "cm": 0.01, "in": 0.0254}
 _TO_KG = {"kg": 1.0, "lb": 0.45359237}
 _SEX = {"f": "F", "female": "F", "woman": "F", "w": "F", "m": "M", "male": "M", "man": "M"}
 HEIGHT_RANGE_M = (0.5, 2.5)
+#: DynamoDB's limit for a sort key (``subject``); the partition key (``study``) may have 2048.
+MAX_SUBJECT_BYTES = 1024
+#: a reported cell value is cut to this many characters (messages and the UI stay small)
+MAX_REPORTED_VALUE = 100
+#: what each record field is compared at: values equal at this precision agree
+AGREEMENT_DECIMALS = {"height_m": 2, "weight_kg": 1, "age_years": 1}
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*([a-zA-Z]*)\.?\s*$")
 _FEET_INCHES = re.compile(r"^\s*(\d+)\s*(?:'|ft)\s*(\d+(?:\.\d+)?)?\s*(?:\"|in)?\s*$")
 
@@ -66,6 +77,7 @@ class CleanedMetadata:
     subjects: list[dict] = field(default_factory=list)
     rejected_rows: list[dict] = field(default_factory=list)  # {"row": n, "reason": ...}
     value_problems: list[dict] = field(default_factory=list)  # {"row", "subject", "field", "value", "reason"}
+    conflicts: list[dict] = field(default_factory=list)  # {"row", "subject", "field", "values", "reason"}
     column_map: dict[str, str] = field(default_factory=dict)  # original header -> field
 
 
@@ -96,7 +108,18 @@ def parse_height(raw: str, unit_hint: str | None) -> float:
     text = raw.strip().lower()
     feet = _FEET_INCHES.match(text)
     if feet:
-        return round((int(feet.group(1)) * 12 + float(feet.group(2) or 0)) * 0.0254, 4)
+        inches = float(feet.group(2) or 0)
+        if inches >= 12:
+            raise ValueError(f"height {raw!r} has {inches:g} inches (at most 11.99 after the feet)")
+        metres = round((int(feet.group(1)) * 12 + inches) * 0.0254, 4)
+    else:
+        metres = _metres_from_number(raw, text, unit_hint)
+    if not HEIGHT_RANGE_M[0] <= metres <= HEIGHT_RANGE_M[1]:
+        raise ValueError(f"height {raw!r} ({metres} m) is outside {HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]} m")
+    return metres
+
+
+def _metres_from_number(raw: str, text: str, unit_hint: str | None) -> float:
     found = _NUMBER_UNIT.match(text)
     if not found:
         raise ValueError(f"cannot read a height from {raw!r}")
@@ -106,10 +129,7 @@ def parse_height(raw: str, unit_hint: str | None) -> float:
         raise ValueError(f"unit {found.group(2)!r} is not a length")
     if unit is None:  # magnitude: adults are 0.5-2.5 m, 20-96 in, 100-250 cm
         unit = "m" if value < 3 else "in" if value <= 96 else "cm"
-    metres = round(value * _TO_METRES[unit], 4)
-    if not HEIGHT_RANGE_M[0] <= metres <= HEIGHT_RANGE_M[1]:
-        raise ValueError(f"height {raw!r} ({metres} m) is outside {HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]} m")
-    return metres
+    return round(value * _TO_METRES[unit], 4)
 
 
 def parse_weight(raw: str, unit_hint: str | None) -> float:
@@ -157,37 +177,107 @@ def read_table(path: Path, fmt: str | None) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
 
 
+def looks_like_formula(text: str) -> bool:
+    """A cell a spreadsheet would run (``=cmd|...``, ``+``, ``-``, ``@``, tab, CR first), unless it is a number."""
+    return text.startswith(_FORMULA_STARTS) and not _NUMBER.match(text.strip())
+
+
+def neutralised(text: str) -> str:
+    """A cell safe to report: cut to MAX_REPORTED_VALUE, and a formula made inert with a leading quote."""
+    cut = text if len(text) <= MAX_REPORTED_VALUE else text[: MAX_REPORTED_VALUE - 1] + "…"
+    return "'" + cut if looks_like_formula(cut) else cut
+
+
+def _subject_problem(subject: str) -> str | None:
+    if not subject or subject.lower() == "nan":
+        return "empty subject id"
+    if looks_like_formula(subject):
+        return f"subject id {neutralised(subject)!r} starts like a spreadsheet formula: rejected, not stored"
+    size = len(subject.encode())
+    if size > MAX_SUBJECT_BYTES:
+        return f"subject id is {size:,} bytes; DynamoDB keys allow at most {MAX_SUBJECT_BYTES:,} (the subject sort key)"
+    return None
+
+
+def _parse_row(
+    row: dict, row_number: int, subject: str, mapping: dict, spec: MetadataFiles, out: CleanedMetadata
+) -> dict:
+    record: dict = {"subject": subject}
+    for fld, parser in _PARSERS.items():
+        if fld not in mapping:
+            continue
+        header, unit = mapping[fld]
+        raw = str(row[header] if row[header] is not None else "").strip()
+        if not raw or raw.lower() in ("nan", "na", "n/a", "none", "-"):
+            continue
+        if fld == "height" and spec.height_unit != "auto":
+            unit = spec.height_unit
+        try:
+            record[RECORD_FIELD[fld]] = parser(raw, unit)
+        except ValueError as exc:
+            reason = str(exc).replace(repr(raw), repr(neutralised(raw)))
+            out.value_problems.append(
+                {"row": row_number, "subject": subject, "field": fld, "value": neutralised(raw), "reason": reason}
+            )
+    return record
+
+
+def agreement_value(fld: str, value: object) -> object:
+    """The value two sources are compared at (heights to the cm, ...): equal here means they agree."""
+    digits = AGREEMENT_DECIMALS.get(fld)
+    return round(value, digits) if digits is not None and isinstance(value, float | int) else value
+
+
+def _merge_repeat(first: dict, again: dict, rows: tuple[int, int], out: CleanedMetadata) -> bool:
+    """Fold a repeated row into the subject's record; a field the rows disagree on becomes a conflict.
+
+    A conflicted field holds the list of the values found, so no later step can pick one of them.
+    A value only one of the rows gives is kept. Returns whether the rows agree on every field.
+    """
+    agree = True
+    for fld, value in again.items():
+        if fld == "subject":
+            continue
+        if fld not in first:
+            first[fld] = value
+            continue
+        known = first[fld] if isinstance(first[fld], list) else [first[fld]]
+        if any(agreement_value(fld, v) == agreement_value(fld, value) for v in known):
+            continue
+        agree = False
+        first[fld] = [*known, value]
+        out.conflicts.append(
+            {
+                "row": rows[1],
+                "subject": first["subject"],
+                "field": fld,
+                "values": first[fld],
+                "reason": f"rows {rows[0]} and {rows[1]} disagree on {fld} {first[fld]}: not guessed, none stored",
+            }
+        )
+    return agree
+
+
 def clean_table(frame: pd.DataFrame, spec: MetadataFiles) -> CleanedMetadata:
     out = CleanedMetadata()
     mapping, out.column_map = _map_columns(list(frame.columns), spec)
     if "subject" not in mapping:
-        out.rejected_rows = [{"row": None, "reason": f"no subject id column among {list(frame.columns)}"}]
+        headers = [neutralised(str(c)) for c in list(frame.columns)[:50]]
+        out.rejected_rows = [{"row": None, "reason": f"no subject id column among {headers}"}]
         return out
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, dict]] = {}
     for row_number, row in enumerate(frame.to_dict("records"), start=2):  # 1 is the header line
         subject = str(row[mapping["subject"][0]] or "").strip()
-        if not subject or subject.lower() == "nan":
-            out.rejected_rows.append({"row": row_number, "reason": "empty subject id"})
+        problem = _subject_problem(subject)
+        if problem:
+            out.rejected_rows.append({"row": row_number, "reason": problem})
             continue
+        record = _parse_row(row, row_number, subject, mapping, spec, out)
         if subject in seen:
-            out.rejected_rows.append({"row": row_number, "reason": f"subject {subject!r} repeats row {seen[subject]}"})
+            first_row, first = seen[subject]
+            if _merge_repeat(first, record, (first_row, row_number), out):
+                out.rejected_rows.append({"row": row_number, "reason": f"subject {subject!r} repeats row {first_row}"})
             continue
-        seen[subject] = row_number
-        record: dict = {"subject": subject}
-        for fld, parser in _PARSERS.items():
-            if fld not in mapping:
-                continue
-            header, unit = mapping[fld]
-            raw = str(row[header] if row[header] is not None else "").strip()
-            if not raw or raw.lower() in ("nan", "na", "n/a", "none", "-"):
-                continue
-            if fld == "height" and spec.height_unit != "auto":
-                unit = spec.height_unit
-            try:
-                record[RECORD_FIELD[fld]] = parser(raw, unit)
-            except ValueError as exc:
-                out.value_problems.append(
-                    {"row": row_number, "subject": subject, "field": fld, "value": raw, "reason": str(exc)}
-                )
+        seen[subject] = (row_number, record)
         out.subjects.append(record)
     return out

@@ -14,7 +14,11 @@ from importlib import import_module
 import skdh
 from skdh.base import BaseProcess
 
+from biomarker_assets.lib.skdh import safe_loading
 from biomarker_assets.skdh_processes import PROJECT_PROCESSES
+
+# Anything that can build or run a pipeline imports this module: from here on SKDH never unpickles.
+safe_loading.install()
 
 PROJECT_PACKAGE = "biomarker_assets"
 PROJECT_MODULE = "skdh_processes"

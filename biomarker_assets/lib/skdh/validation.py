@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from biomarker_assets.lib.skdh.allowlist import ALLOWED_PACKAGES, resolve_process
+from biomarker_assets.lib.skdh.parameter_policy import parameter_value_problems
 from biomarker_assets.lib.skdh.tables import NAME_RE
 from biomarker_assets.lib.skdh.traps import order_problems
 
@@ -123,6 +124,7 @@ def _step_problems(i: int, step: Any, names: Counter[str]) -> tuple[list[str], R
         return problems, None
     unknown = parameter_problems(cls, params)
     problems += [f"{where}: {p}" for p in unknown]
+    problems += [f"{where}: {p}" for p in parameter_value_problems(cls, params)]  # allow-listed values only
     return problems, None if unknown else (i, cls, params)
 
 

@@ -7,10 +7,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from biomarker_assets.lib.study_config.schema import StudyConfig
+from biomarker_assets.lib.study_config.yaml_safe import MAX_CONFIG_BYTES, YamlRefused, load_untrusted_yaml
+
+__all__ = ["MAX_CONFIG_BYTES", "ConfigError", "ConfigNotFound", "ConfigUnreadable", "LoadedConfig", "parse_config"]
 
 SCHEMA_PATH = Path(__file__).with_name("study_config.schema.json")
 
@@ -22,6 +24,16 @@ class ConfigError(ValueError):
         self.source = source
         self.errors = errors
         super().__init__(f"invalid study config {source}:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+class ConfigUnreadable(ConfigError):
+    """The config exists but cannot be fetched (S3 403/500, too large to read): that study alone is invalid.
+
+    A ``ConfigError``, so every caller that isolates a bad config isolates an unreadable one too.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(source, [f"(document): cannot be read: {reason}"])
 
 
 class ConfigNotFound(LookupError):
@@ -55,11 +67,16 @@ def _format_location(loc: tuple) -> str:
 
 
 def parse_config(text: str | bytes, source: str = "<string>") -> LoadedConfig:
+    """A validated config from YAML bytes; raises :class:`ConfigError` for anything wrong, never another type.
+
+    The YAML is read with :func:`~biomarker_assets.lib.study_config.yaml_safe.load_untrusted_yaml`
+    (safe tags, no aliases, bounded depth and size, no duplicate keys).
+    """
     raw = text.encode() if isinstance(text, str) else text
     try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [f"(document): not valid YAML: {exc}"]) from exc
+        document = load_untrusted_yaml(raw)
+    except YamlRefused as exc:
+        raise ConfigError(source, [f"(document): {exc}"]) from None
     if not isinstance(document, dict):
         raise ConfigError(source, ["(document): must be a mapping of fields"])
     try:
@@ -67,6 +84,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> LoadedConfig:
     except ValidationError as exc:
         errors = [f"{_format_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(source, errors) from None
+    except RecursionError:  # the loader bounds depth; this is the last line of defence
+        raise ConfigError(source, ["(document): nested too deeply to validate"]) from None
     return LoadedConfig(config=config, digest=hashlib.sha256(raw).hexdigest(), source=source, raw=raw)
 
 
