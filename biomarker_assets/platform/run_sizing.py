@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from dagster import DagsterRun, DagsterRunStatus
 from dagster_aws.ecs import EcsRunLauncher
 
-from biomarker_assets.lib.skdh.readers import peak_mib_per_file_mib
+from biomarker_assets.lib.skdh.readers import mib_per_file_mib as _registry_mib_per_file_mib
 from biomarker_assets.platform.dagster_private import PARTITION_NAME_TAG, RETRY_NUMBER_TAG, EngineEventData
 from biomarker_assets.platform.fargate import cheapest
 
@@ -54,7 +54,6 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
 MEASURED_PROCESS_FLOOR = 270_000_000
 # Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
 PEAK_BYTES_PER_SAMPLE = 128
-UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
 RUN_FLOOR_MIB = 600  # run worker + step process, no data: 530-585 MiB measured; 436-490 since definitions load no SKDH
 HEADROOM = 1.5
 BIOMARKER_MIN_CPU = 1024  # SKDH runs single-threaded; less than a vCPU only stretches the bill in time
@@ -71,8 +70,7 @@ def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
 
 def mib_per_file_mib(extension: str) -> float:
     """Peak MiB of a run per MiB of its file, from the readers registry (measured per format: .bin 10.5, .cwa 29.5)."""
-    per_mib = peak_mib_per_file_mib(extension)
-    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_mib is None else per_mib
+    return _registry_mib_per_file_mib(extension)
 
 
 def estimate_peak_mib(size_bytes: int, file_name: str) -> float:

@@ -15,13 +15,13 @@ from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.processing import (
     ProcessingError,
     data_version,
-    process_local_file,
     results_prefix,
 )
 from biomarker_assets.lib.biomarkers.quality import failed
 from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
+from biomarker_assets.lib.skdh.isolation import process_file_contained
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.platform.study_files import resolve_file
@@ -138,7 +138,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
         study_store.download(file.bucket, file.key, local, file.head.get("VersionId"))
         input_record = file.input_record(sha256_file(local))
         try:
-            result = process_local_file(
+            result = process_file_contained(  # a child process: a crashing reader fails this file alone
                 local,
                 loaded=file.loaded,
                 pipeline_name=pipeline_name,
@@ -184,6 +184,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PROVENANCE_FILE}"),
             "subject": check.fields.get("subject", ""),
             "skdh_warnings": len(result.warnings),
+            # what the file's own layout says is missing (lib/skdh/file_checks.py): "" when complete
+            "file_integrity": "; ".join(w for w in result.warnings if w.startswith("truncated_file")),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
             **(
