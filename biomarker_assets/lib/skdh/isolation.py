@@ -33,6 +33,10 @@ from biomarker_assets.lib.biomarkers.processing import ProcessingError, Processi
 from biomarker_assets.lib.skdh.readers import mib_per_file_mib, reader_named
 
 MIB = 2**20
+# Run sizing's model (platform/run_sizing.py says where the numbers come from): a run's peak is
+# RUN_FLOOR_MIB plus the registry's MiB per file MiB; tasks get HEADROOM times that.
+RUN_FLOOR_MIB = 600
+HEADROOM = 1.5
 CHILD_FLOOR_MIB = 1536  # address space a run needs without data (allocator arenas, LightGBM, Matplotlib)
 MEMORY_FACTOR = 3.0  # virtual address space over the measured resident peak, with room for busy recordings
 BASE_SECONDS = 300.0
@@ -63,6 +67,34 @@ def limits_for_file(size_bytes: int, file_name: str) -> Limits:
     per_mib = mib_per_file_mib(PurePosixPath(file_name).suffix.lower())
     return Limits(
         min(MAX_SECONDS, BASE_SECONDS + SECONDS_PER_MIB * mib), CHILD_FLOOR_MIB + MEMORY_FACTOR * per_mib * mib
+    )
+
+
+#: Dagster's run tag for a run's time limit, enforced by the daemon's run monitoring (dagster.yaml: run_monitoring)
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+RUN_MARGIN_SECONDS = 900  # download, upload and Dagster's own work around the contained processing
+
+
+def run_max_runtime_seconds(size_bytes: int, file_name: str) -> int:
+    """A biomarker run's ``dagster/max_runtime``: the processing limit plus the run's margin (at most 4 h 15 min)."""
+    return int(limits_for_file(size_bytes, file_name).seconds + RUN_MARGIN_SECONDS)
+
+
+def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
+    """Expected peak memory of a biomarker run on a file of this size and format, without headroom."""
+    return RUN_FLOOR_MIB + mib_per_file_mib(PurePosixPath(file_name).suffix.lower()) * size_bytes / MIB
+
+
+def oversized(size_bytes: int, file_name: str, max_run_memory_mib: float) -> str | None:
+    """Why a file is refused unread: its run would need more than the study's ``max_run_memory_mib``; else None."""
+    need = estimate_peak_mib(size_bytes, file_name) * HEADROOM
+    if need <= max_run_memory_mib:
+        return None
+    return (
+        f"the file is {size_bytes / MIB:,.0f} MiB: processing a {PurePosixPath(file_name).suffix or 'extension-less'} "
+        f"file that large needs about {need:,.0f} MiB, more than the study's max_run_memory_mib of "
+        f"{max_run_memory_mib:,.0f} MiB; refused without reading it (raise max_run_memory_mib in the study config "
+        "if the file is genuine)"
     )
 
 
@@ -152,9 +184,12 @@ def process_file_contained(path: Path, *, limits: Limits | None = None, **kwargs
 
     path = Path(path)
     size = path.stat().st_size
+    loaded = kwargs["loaded"]
+    refused = oversized(size, path.name, loaded.config.max_run_memory_mib)
+    if refused:
+        raise ProcessingError(refused)
     limits = limits or limits_for_file(size, path.name)
     check_before_reading(path, limits.memory_mib * MIB)
-    loaded = kwargs["loaded"]
     spec = loaded.config.pipelines[kwargs["pipeline_name"]].skdh
     ctx = _forkserver()
     with tempfile.TemporaryDirectory(prefix="contained-") as tmp:
