@@ -44,6 +44,7 @@ SECONDS_PER_MIB = 2.0  # measured 0.3 s per MiB (7 days at 100 Hz, 246 MiB: 78 s
 MAX_SECONDS = 4 * 3600.0
 # Imported once by the forkserver; each child forks with them loaded.
 PRELOAD = (
+    "biomarker_assets.lib.skdh.child_preload",
     "biomarker_assets.lib.biomarkers.processing",
     "biomarker_assets.lib.skdh.execution",
     "biomarker_assets.lib.skdh.tables",
