@@ -105,3 +105,22 @@ def test_a_truncated_cwa_is_processed_and_says_it_was_cut_short(broken_study, in
     assert integrity.startswith("truncated_file: the file ends 200 bytes into a 512-byte data block")
     assert "(12,000 samples, 0.02 h, in 100 complete blocks)" in integrity
     assert any(k.endswith("provenance.json") for k in results_of(key))
+    # QC: the file_complete check warns with the same words, and a qc_failed message says so
+    [check] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == "file_complete"
+    ]
+    assert not check.passed and check.severity.value == "WARN" and check.description == integrity
+    [message] = drain_messages()
+    assert message["kind"] == "qc_failed" and message["details"]["checks"] == ["file_complete"]
+    # the whole sample passes the same check
+    whole = run(file_biomarkers, instance, file_partition_key("broken", "raw/wrist/DM005_V1_wrist.cwa"))
+    [good] = [
+        e.asset_check_evaluation_data
+        for e in whole.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == "file_complete"
+    ]
+    assert good.passed and good.description == "the file holds all the data its header and layout promise"

@@ -166,7 +166,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
     version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
-    checks = evaluate_qc(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables)
+    findings = [w for w in result.warnings if w.startswith("truncated_file")]  # lib/skdh/file_checks.py
+    checks = evaluate_qc(pipeline_cfg.qc, result.headline, result.fs, result.empty_tables, findings)
     failing = failed(checks)
     if failing and _previous_qc(context) != (version, failing):  # once per file version, not per re-run
         notifier.send(
@@ -185,7 +186,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             "subject": check.fields.get("subject", ""),
             "skdh_warnings": len(result.warnings),
             # what the file's own layout says is missing (lib/skdh/file_checks.py): "" when complete
-            "file_integrity": "; ".join(w for w in result.warnings if w.startswith("truncated_file")),
+            "file_integrity": "; ".join(findings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
             **(

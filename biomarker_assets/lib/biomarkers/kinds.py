@@ -17,7 +17,7 @@ SKDH 0.17.18 result keys, found by running SKDH:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,8 +216,12 @@ def headline_biomarkers(results: Mapping[str, Any]) -> Headline:
 
 
 def evaluate_qc(
-    qc: QualityChecks, headline: Mapping[str, Any], fs: float | None, empty_tables: list[str]
+    qc: QualityChecks,
+    headline: Mapping[str, Any],
+    fs: float | None,
+    empty_tables: list[str],
+    file_findings: Sequence[str] = (),
 ) -> list[CheckOutcome]:
     """Every QC check on one processed file, in ``QC_CHECKS`` order."""
-    inputs = QcInputs(qc, headline, fs, empty_tables)
+    inputs = QcInputs(qc, headline, fs, empty_tables, tuple(file_findings))
     return [check.evaluate(inputs) for check in QC_CHECKS]

@@ -21,6 +21,8 @@ class QcInputs:
     headline: Mapping[str, Any]
     fs: float | None
     empty_tables: list[str]
+    # what the file's own layout says is missing ("truncated_file: ..."; lib/skdh/file_checks.py)
+    file_findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,23 @@ def results_not_empty(x: QcInputs) -> CheckOutcome:
     )
 
 
+def file_complete(x: QcInputs) -> CheckOutcome:
+    """A warning, not an error: the data that is there was processed, but the recording is not all there."""
+    return CheckOutcome(
+        "file_complete",
+        passed=not x.file_findings,
+        description="; ".join(x.file_findings) or "the file holds all the data its header and layout promise",
+        metadata={"findings": len(x.file_findings)},
+        warn=True,
+    )
+
+
 GENERAL_CHECKS: tuple[QcCheck, ...] = (
     QcCheck("sampling_rate", "Sampling rate within qc.fs_tolerance of qc.expected_fs.", sampling_rate),
     QcCheck("results_not_empty", "Every SKDH step that returned results returned at least one row.", results_not_empty),
+    QcCheck(
+        "file_complete", "The file is not cut short (.cwa block layout, .bin page count in its header).", file_complete
+    ),
 )
 
 
