@@ -20,9 +20,11 @@ space on top of what the child starts with (``RLIMIT_AS``), time is ``BASE_SECON
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import signal
+import sys
 import tempfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -108,6 +110,19 @@ def _forkserver() -> Any:
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload(list(PRELOAD))
+        # Python 3.11's forkserver imports the preload with its own start-up sys.path, not this process's
+        # (forkserver.main ignores sys_path): code found through a path added at run time (Dagster's
+        # working_directory, a checkout beside an installed copy) would be imported from elsewhere.
+        # Its environment gives it the same path; children then set sys.path as usual.
+        before = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            if before is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = before
     return _context
 
 
