@@ -111,11 +111,12 @@ def _forkserver() -> Any:
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload(list(PRELOAD))
         # Python 3.11's forkserver imports the preload with its own start-up sys.path, not this process's
-        # (forkserver.main ignores sys_path): code found through a path added at run time (Dagster's
-        # working_directory, a checkout beside an installed copy) would be imported from elsewhere.
-        # Its environment gives it the same path; children then set sys.path as usual.
+        # (forkserver.main ignores sys_path), and Dagster imports a code location from its working_directory
+        # without leaving it on sys.path: a checkout beside an installed copy would be imported from the
+        # installed copy. Its environment puts the folder this very package came from first.
+        home = str(Path(__file__).resolve().parents[3])  # the folder holding biomarker_assets/
         before = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        os.environ["PYTHONPATH"] = os.pathsep.join([home, *(os.path.abspath(p) for p in sys.path)])
         try:
             multiprocessing.forkserver.ensure_running()
         finally:
