@@ -55,8 +55,9 @@ def _parse_inputs(pairs: list[str]) -> dict[str, float | str]:
 
 
 def _process_file(args: argparse.Namespace) -> int:
-    from biomarker_assets.lib.biomarkers.processing import ProcessingError, process_local_file
+    from biomarker_assets.lib.biomarkers.processing import ProcessingError
     from biomarker_assets.lib.catalog.matching import classify, filename_fields
+    from biomarker_assets.lib.skdh.isolation import process_file_contained
     from biomarker_assets.lib.study_config.loading import ConfigError, load_config_file
     from biomarker_assets.lib.study_config.schema import DataFiles
 
@@ -87,7 +88,7 @@ def _process_file(args: argparse.Namespace) -> int:
         return 2
     try:
         fields = filename_fields(loaded.config, args.key or args.path.name)
-        result = process_local_file(
+        result = process_file_contained(
             args.path, loaded=loaded, pipeline_name=name, inputs=inputs, out_dir=args.out, file_fields=fields
         )
     except ProcessingError as exc:

@@ -1,7 +1,8 @@
 """New or changed files of a study as Dagster requests: partitions, then one run each or one backfill.
 
 Every run request carries the study tag (per-study concurrency in dagster.yaml) and a run key
-``<partition>@<ETag>``, so Dagster itself drops a second request for the same file version.
+``<partition>@<ETag>``, so Dagster itself drops a second request for the same file version; a data
+file's run also carries ``dagster/max_runtime`` from its size (lib/skdh/isolation.run_max_runtime_seconds).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dagster as dg
 from biomarker_assets.lib.catalog.run_keys import file_run_key, files_backfill_id
 from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks
 from biomarker_assets.lib.file_kinds import FILE_KINDS
+from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, run_max_runtime_seconds
 from biomarker_assets.platform.backfills import study_tags, submit_files_backfill
 
 
@@ -27,6 +29,11 @@ def registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartition
         for name, keys in by_def.items()
         for chunk in chunks(keys)
     ]
+
+
+def _time_limit(entry: CatalogEntry) -> dict[str, str]:
+    """A data file's run time limit from its size (run monitoring cancels the run past it); none for metadata."""
+    return {MAX_RUNTIME_TAG: str(run_max_runtime_seconds(entry.size, entry.key))} if entry.kind == "data" else {}
 
 
 def runs_or_backfill(
@@ -49,7 +56,7 @@ def runs_or_backfill(
                 run_key=file_run_key(e.partition_key, e.etag),
                 job_name=FILE_KINDS[e.kind].job,
                 partition_key=e.partition_key,
-                tags=study_tags(study),
+                tags={**study_tags(study), **_time_limit(e)},
             )
             for e in entries
         ]

@@ -28,13 +28,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from dagster import DagsterRun, DagsterRunStatus
 from dagster_aws.ecs import EcsRunLauncher
 
-from biomarker_assets.lib.skdh.readers import peak_mib_per_file_mib
+from biomarker_assets.lib.skdh.isolation import (
+    HEADROOM,
+    MAX_RUNTIME_TAG,
+    RUN_MARGIN_SECONDS,
+    estimate_peak_mib,
+    oversized,
+    run_max_runtime_seconds,
+)
+from biomarker_assets.lib.skdh.isolation import (
+    RUN_FLOOR_MIB as RUN_FLOOR_MIB,  # re-exported: the sizing model's floor, shared with the refusal
+)
+from biomarker_assets.lib.skdh.readers import mib_per_file_mib as _registry_mib_per_file_mib
 from biomarker_assets.platform.dagster_private import PARTITION_NAME_TAG, RETRY_NUMBER_TAG, EngineEventData
 from biomarker_assets.platform.fargate import cheapest
 
@@ -55,9 +65,8 @@ MEASURED: list[tuple[str, int, int | None, int]] = [
 MEASURED_PROCESS_FLOOR = 270_000_000
 # Peak bytes a biomarker run holds per sample of its recording (MEASURED: 118-137 above the floor).
 PEAK_BYTES_PER_SAMPLE = 128
-UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0  # a format without a bytes-per-sample figure: more than any known one
-RUN_FLOOR_MIB = 600  # run worker + step process, no data: 530-585 MiB measured; 436-490 since definitions load no SKDH
-HEADROOM = 1.5
+# RUN_FLOOR_MIB (600): run worker + step process, no data: 530-585 MiB measured; 436-490 since definitions
+# load no SKDH. HEADROOM 1.5. Both live in lib/skdh/isolation.py, which refuses oversized files with them.
 BIOMARKER_MIN_CPU = 1024  # SKDH runs single-threaded; less than a vCPU only stretches the bill in time
 # Catalog, metadata and config runs: the smallest size their measured peak (530-585 MiB) fits in;
 # Fargate's 512 MiB minimum does not (the stand-in kills such a run, and test_production_path shows it).
@@ -72,13 +81,7 @@ def fargate_size(memory_mib: float, min_cpu: int = 256) -> dict[str, str]:
 
 def mib_per_file_mib(extension: str) -> float:
     """Peak MiB of a run per MiB of its file, from the readers registry (measured per format: .bin 10.5, .cwa 29.5)."""
-    per_mib = peak_mib_per_file_mib(extension)
-    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_mib is None else per_mib
-
-
-def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
-    """Expected peak memory of a biomarker run on a file of this size and format, without headroom."""
-    return RUN_FLOOR_MIB + mib_per_file_mib(PurePosixPath(file_name).suffix.lower()) * size_bytes / 2**20
+    return _registry_mib_per_file_mib(extension)
 
 
 def size_for_file(size_bytes: int, file_name: str, attempt: int = 0) -> dict[str, str]:
@@ -100,16 +103,16 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 # ---------------------------------------------------------------------- the launcher
 
 
-def _file_size(partition_key: str) -> tuple[int, str]:
-    """(bytes, key) of a file partition's object: a HEAD through the StudyStore resource, the one S3 client."""
+def _file_size(partition_key: str) -> tuple[int, str, int]:
+    """(bytes, key, study's max_run_memory_mib) of a file partition: a HEAD through the StudyStore resource."""
     from biomarker_assets.defs.resources import study_store
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
 
     study, key = parse_file_partition_key(partition_key)
     # Resolved as defs/resources.py binds it (the daemon has the code location's environment).
     store = study_store().process_config_and_initialize()
-    bucket = store.load_config(study).config.bucket
-    return store.head(bucket, key)["ContentLength"], key
+    config = store.load_config(study).config
+    return store.head(config.bucket, key)["ContentLength"], key, config.max_run_memory_mib
 
 
 def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
@@ -125,8 +128,11 @@ def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
         partition = tags.get(PARTITION_NAME_TAG)
         if partition is None:
             return None, "a biomarker run without a partition: the task definition's size"
-        size, key = _file_size(partition)
-        sized = size_for_file(size, key, attempt)
+        size, key, cap = _file_size(partition)
+        refused = oversized(size, key, cap)
+        if refused:  # the run refuses the file unread: the smallest task, a short time limit
+            return {**_retried(dict(SMALLEST), attempt), MAX_RUNTIME_TAG: str(RUN_MARGIN_SECONDS)}, f"{key}: {refused}"
+        sized = {**size_for_file(size, key, attempt), MAX_RUNTIME_TAG: str(run_max_runtime_seconds(size, key))}
         return sized, f"{key}: {size / 2**20:.1f} MiB, estimated peak {estimate_peak_mib(size, key):.0f} MiB"
     return _retried(dict(SMALLEST), attempt), "not a biomarker run"
 

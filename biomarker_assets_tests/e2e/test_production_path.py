@@ -29,6 +29,7 @@ from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 
 from biomarker_assets.defs.partitions import data_files, studies
 from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.lib.skdh.isolation import run_max_runtime_seconds
 from biomarker_assets.local.aws_standin import create_project_resources
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
@@ -364,6 +365,8 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
     size = s3.head_object(Bucket=BUCKET, Key=DATA_KEY)["ContentLength"]
     expected = run_sizing.size_for_file(size, DATA_KEY)
     assert {k: run.tags[k] for k in expected} == expected
+    # and given a time limit from its size, which run monitoring (container/dagster.yaml) enforces
+    assert run.tags["dagster/max_runtime"] == str(run_max_runtime_seconds(size, DATA_KEY))
     assert (task["overrides"]["cpu"], task["overrides"]["memory"]) == (expected["ecs/cpu"], expected["ecs/memory"])
     assert 0 < ran(stack, task["taskArn"]).peak_mib < int(expected["ecs/memory"])
 

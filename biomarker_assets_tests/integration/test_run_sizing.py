@@ -11,6 +11,7 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 from dagster_aws.ecs.container_context import EcsContainerContext
 
 from biomarker_assets.lib.partition_keys import file_partition_key
+from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, oversized, run_max_runtime_seconds
 from biomarker_assets.platform.fargate import is_valid
 from biomarker_assets.platform.run_sizing import (
     MEASURED,
@@ -93,7 +94,9 @@ def test_tags_for_each_kind_of_run(aws, samples):
     key = "raw/wrist/DM001_V1_wrist.cwa"
     s3.upload_file(str(samples / "ax3_sample.cwa"), "sized-study", key)
     partition = file_partition_key("sized", key)
-    expected = size_for_file((samples / "ax3_sample.cwa").stat().st_size, key)
+    size = (samples / "ax3_sample.cwa").stat().st_size
+    expected = {**size_for_file(size, key), MAX_RUNTIME_TAG: str(run_max_runtime_seconds(size, key))}
+    assert expected[MAX_RUNTIME_TAG] == "1200"  # 300 s + 2 s per MiB of processing, plus 900 s for the run
 
     by_job, why = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition}))
     assert by_job == expected and key in why
@@ -154,3 +157,62 @@ def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the
     overrides, tags, [event] = launched("process_data_file", gone)
     assert overrides == {} and "ecs/memory" not in tags
     assert event.startswith("[SizedEcsRunLauncher] Fargate size default CPU / default MiB: sizing failed")
+
+
+def test_a_huge_file_is_refused_unread_not_given_the_largest_task():
+    """A 2 GB junk .csv (unknown-format figure, 40 MiB per MiB: ~120 GiB) is past the default cap of 30 GiB."""
+    reason = oversized(2 * 2**30, "raw/junk.csv", 30720)
+    assert reason == (
+        "the file is 2,048 MiB: processing a .csv file that large needs about 123,780 MiB, more than the study's "
+        "max_run_memory_mib of 30,720 MiB; refused without reading it (raise max_run_memory_mib in the study config "
+        "if the file is genuine)"
+    )
+    # a week at 100 Hz on an Axivity (258 MB) is well inside the default cap
+    assert oversized(258_000_000, "raw/a.cwa", 30720) is None
+
+
+def test_a_file_past_its_studys_cap_gets_the_smallest_task_and_fails_with_the_reason(aws, instance):
+    """A study that caps runs at 1 GiB: a 5 MiB junk .csv would need ~1.2 GiB. Smallest task, short limit, refused."""
+    from biomarker_assets.defs.biomarkers.assets import file_biomarkers
+    from biomarker_assets.defs.partitions import studies
+    from biomarker_assets.local.aws_standin import drain_messages
+    from biomarker_assets.resources.metadata_table import MetadataTable
+    from biomarker_assets_tests.integration.test_catalog_and_requirements import run as materialize
+
+    config = small_study("capped", "capped-study")
+    config["max_run_memory_mib"] = 1024
+    config["data_files"].append({"match": {"glob": "raw/**/*.csv"}, "pipeline": "gait"})
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="capped-study")
+    upload_config(config)
+    key = "raw/lumbar/DM001_V1_lumbar.csv"
+    s3.put_object(Bucket="capped-study", Key=key, Body=bytes(5 * MIB))
+    partition = file_partition_key("capped", key)
+
+    tags, why = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition}))
+    assert tags == {**SMALLEST, MAX_RUNTIME_TAG: "900"}
+    assert why.startswith(f"{key}: the file is 5 MiB: processing a .csv file that large needs about 1,200 MiB")
+
+    instance.add_dynamic_partitions(studies.name, ["capped"])
+    instance.add_dynamic_partitions("data_files", [partition])
+    MetadataTable().put_subjects("capped", [{"subject": "DM001", "height_m": 1.8}])  # gait's requirement is met
+    materialize(file_biomarkers, instance, partition, ok=False)
+    [message] = [m for m in drain_messages() if m["kind"] == "processing_failed"]
+    assert "more than the study's max_run_memory_mib of 1,024 MiB; refused without reading it" in message["reason"]
+    assert not s3.list_objects_v2(Bucket="capped-study", Prefix="results/").get("KeyCount")
+
+
+def test_sensor_run_requests_carry_a_time_limit_from_the_file_size():
+    """Run monitoring cancels a run past ``dagster/max_runtime``: data files get one from their size."""
+    from biomarker_assets.lib.catalog.scanning import CatalogEntry
+    from biomarker_assets.platform.file_requests import runs_or_backfill
+
+    def entry(kind: str, key: str, size: int) -> CatalogEntry:
+        return CatalogEntry(file_partition_key("s", key), kind, 0, None, "b", key, size, "e", None, None, None)
+
+    week, meta = entry("data", "raw/a.cwa", 258_000_000), entry("metadata", "raw/m.csv", 1000)
+    _, requests = runs_or_backfill(None, "s", [week, meta], backfill_threshold=10)  # type: ignore[arg-type]  # no backfill, no context
+    limits = {r.partition_key: r.tags.get(MAX_RUNTIME_TAG) for r in requests}
+    # 300 s + 2 s/MiB (246 MiB) of processing + 900 s for the run: 28 min for a week at 100 Hz (measured: 82 s)
+    assert limits == {week.partition_key: "1692", meta.partition_key: None}
+    assert run_max_runtime_seconds(50 * 2**30, "x.cwa") == 4 * 3600 + 900  # capped

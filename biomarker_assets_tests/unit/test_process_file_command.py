@@ -85,7 +85,8 @@ def test_corrupt_file_fails_with_the_reason(samples, tmp_path, capsys):
         ]
     )
     assert code == 1
-    assert "SKDH pipeline 'wrist-activity' failed" in capsys.readouterr().err
+    # refused before SKDH's reader sees it (lib/skdh/file_checks.py)
+    assert capsys.readouterr().err == "not an Axivity .cwa file: it has no 1,024-byte 'MD' header (4,096 bytes)\n"
 
 
 def test_processing_options_follow_the_environment_only_when_set(monkeypatch):

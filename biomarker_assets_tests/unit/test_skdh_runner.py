@@ -383,7 +383,7 @@ def test_biomarker_kinds_registry_orders():
         "mvpa_min": "MVPA min",
         "gait_speed_m_s": "gait m/s",
     }
-    assert [c.name for c in QC_CHECKS] == ["min_wear_time", "sampling_rate", "results_not_empty"]
+    assert [c.name for c in QC_CHECKS] == ["min_wear_time", "sampling_rate", "results_not_empty", "file_complete"]
 
 
 def test_code_location_loads_without_skdh():

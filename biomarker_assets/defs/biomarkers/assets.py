@@ -15,7 +15,6 @@ from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.processing import (
     ProcessingError,
     data_version,
-    process_local_file,
     results_prefix,
 )
 from biomarker_assets.lib.biomarkers.publishing import pointer, publish, version_prefix
@@ -23,6 +22,7 @@ from biomarker_assets.lib.biomarkers.quality import failed
 from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_processing
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
+from biomarker_assets.lib.skdh.isolation import process_file_contained
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
 from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.platform.study_files import StudyFile, resolve_file
@@ -185,7 +185,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
         version = data_version(input_record, file.loaded.digest, pipeline_cfg.skdh, check.inputs)
         prefix = version_prefix(file_prefix, version)  # this version's own folder: never a mix of two
         try:
-            result = process_local_file(
+            result = process_file_contained(  # a child process: a crashing reader fails this file alone
                 local,
                 loaded=file.loaded,
                 pipeline_name=pipeline_name,
@@ -233,8 +233,15 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
         return
 
     headline = {k: v for k, v in result.headline.items() if v is not None}
+    findings = [w for w in result.warnings if w.startswith("truncated_file")]  # lib/skdh/file_checks.py
     checks = evaluate_qc(
-        pipeline_cfg.qc, result.headline, result.fs, result.empty_tables, result.nominal_fs, result.measured_fs
+        pipeline_cfg.qc,
+        result.headline,
+        result.fs,
+        result.empty_tables,
+        nominal_fs=result.nominal_fs,
+        measured_fs=result.measured_fs,
+        file_findings=findings,
     )
     failing = failed(checks)
     notify_qc = failing and _previous_qc(context) != (version, failing)  # once per file version, not per re-run
@@ -245,6 +252,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             "provenance": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PROVENANCE_FILE}"),
             "subject": check.fields.get("subject", ""),
             "skdh_warnings": len(result.warnings),
+            # what the file's own layout says is missing (lib/skdh/file_checks.py): "" when complete
+            "file_integrity": "; ".join(findings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
             **{f"biomarker/{k}": float(v) for k, v in headline.items()},
             **(

@@ -17,7 +17,7 @@ SKDH 0.17.18 result keys, found by running SKDH:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +222,8 @@ def evaluate_qc(
     empty_tables: list[str],
     nominal_fs: float | None = None,
     measured_fs: float | None = None,
+    file_findings: Sequence[str] = (),
 ) -> list[CheckOutcome]:
     """Every QC check on one processed file, in ``QC_CHECKS`` order (rates: the file's, before resampling)."""
-    inputs = QcInputs(qc, headline, fs, empty_tables, nominal_fs, measured_fs)
+    inputs = QcInputs(qc, headline, fs, empty_tables, nominal_fs, measured_fs, tuple(file_findings))
     return [check.evaluate(inputs) for check in QC_CHECKS]

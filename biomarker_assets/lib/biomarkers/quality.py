@@ -31,6 +31,8 @@ class QcInputs:
     empty_tables: list[str]
     nominal_fs: float | None = None
     measured_fs: float | None = None
+    # what the file's own layout says is missing ("truncated_file: ..."; lib/skdh/file_checks.py)
+    file_findings: tuple[str, ...] = ()
 
 
 def measured_rate(time: Any) -> float | None:
@@ -115,6 +117,17 @@ def results_not_empty(x: QcInputs) -> CheckOutcome:
     )
 
 
+def file_complete(x: QcInputs) -> CheckOutcome:
+    """A warning, not an error: the data that is there was processed, but the recording is not all there."""
+    return CheckOutcome(
+        "file_complete",
+        passed=not x.file_findings,
+        description="; ".join(x.file_findings) or "the file holds all the data its header and layout promise",
+        metadata={"findings": len(x.file_findings)},
+        warn=True,
+    )
+
+
 GENERAL_CHECKS: tuple[QcCheck, ...] = (
     QcCheck(
         "sampling_rate",
@@ -123,6 +136,9 @@ GENERAL_CHECKS: tuple[QcCheck, ...] = (
         sampling_rate,
     ),
     QcCheck("results_not_empty", "Every SKDH step that returned results returned at least one row.", results_not_empty),
+    QcCheck(
+        "file_complete", "The file is not cut short (.cwa block layout, .bin page count in its header).", file_complete
+    ),
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -20,7 +20,8 @@ from skdh.preprocessing import CalibrateAccelerometer
 from biomarker_assets.lib.biomarkers.quality import file_rates
 from biomarker_assets.lib.skdh.errors import PipelineRunError, PipelineSpecError
 from biomarker_assets.lib.skdh.pipeline import load_pipeline, pipeline_steps, step_name
-from biomarker_assets.lib.skdh.readers import READERS, is_signal_step, reader_named
+from biomarker_assets.lib.skdh.readers import READERS, is_signal_step, reader_for_class, reader_named
+from biomarker_assets.lib.skdh.time_checks import check_time
 from biomarker_assets.lib.skdh.traps import calibration_record, check_step_inputs, n_samples
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
 
@@ -31,6 +32,32 @@ logger = logging.getLogger("biomarker_assets.skdh")
 # per-sample signals some non-reader steps hand back as "results" (CalibrateAccelerometer
 # returns the whole calibrated accel): they are input to later steps, not biomarkers.
 _SIGNAL_KEYS = frozenset({"time", "accel", "gyro", "magnet", "temperature", "light"})
+
+#: called with (step index, process name) as each step starts, and (-1, "") once the steps are done:
+#: a contained run (lib/skdh/isolation.py) records where a crash happened. None outside such a run.
+step_listener: Callable[[int, str], None] | None = None
+
+
+class ReaderFailed(PipelineRunError):
+    """A reader step raised on this file: the message names the reader, so a person knows the file is at fault."""
+
+
+def _predict(i: int, proc: Any, kwargs: dict) -> tuple[dict, Any]:
+    """One step; a reader's exception becomes :class:`ReaderFailed` and its output's time column is checked."""
+    reader = reader_for_class(type(proc))
+    if reader is None:
+        return proc.predict(**kwargs)
+    try:
+        kwargs, result = proc.predict(**kwargs)
+    except MemoryError:
+        raise  # a memory limit, not a file problem: the contained run names the limit
+    except Exception as exc:
+        device = f"the {reader.device} reader" if reader.device else "the reader"
+        raise ReaderFailed(
+            f"step {i} ({reader.process!r}): {device} could not read this file: {type(exc).__name__}: {exc}"
+        ) from exc
+    check_time(i, reader.process, kwargs.get("time"))
+    return kwargs, result
 
 
 class WarningCapture:
@@ -90,9 +117,11 @@ def _run_steps(
     for i, proc in enumerate(pipeline_steps(pipeline)):
         if proc.pipe_save_file is not None or proc.pipe_plot_file is not None:
             raise PipelineSpecError([f"step {i} ({type(proc).__name__!r}): save_file/plot_file must be None"])
+        if step_listener is not None:
+            step_listener(i, type(proc).__name__)
         check_step_inputs(i, proc, kwargs)
         before = kwargs
-        kwargs, step_result = proc.predict(**kwargs)
+        kwargs, step_result = _predict(i, proc, kwargs)
         if final_inputs is not None and "file_fs_measured" not in final_inputs and kwargs.get("time") is not None:
             final_inputs.update(file_rates(kwargs))  # as read, before any step resamples it
         if isinstance(proc, CalibrateAccelerometer):
@@ -105,6 +134,8 @@ def _run_steps(
             results[step_name(proc)] = step_result
     if final_inputs is not None:
         final_inputs.update(kwargs)
+    if step_listener is not None:
+        step_listener(-1, "")
     return results
 
 

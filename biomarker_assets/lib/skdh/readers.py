@@ -35,6 +35,8 @@ class ReaderEntry:
     # about 125 bytes in memory per sample divided by bytes_per_sample, rounded up.
     peak_mib_per_file_mib: float | None = None
     package: str = "skdh"
+    # what a person calls the format, for messages ("the GENEActiv reader crashed ...")
+    device: str = ""
     # Readers return the raw recording as their "results": input to later steps, not a biomarker.
     signal_step: bool = True
 
@@ -57,18 +59,27 @@ _IMU = {"accel": "g", "gyro": "deg/s", "temperature": "degC"}
 READERS: tuple[ReaderEntry, ...] = (
     # read_axivity always returns temperature; gyro only on AX6 devices, magnet [uT] on some.
     ReaderEntry(
-        "ReadCwa", "io.axivity", (".cwa",), "always", {**_IMU, "magnet": "uT"}, 4.27, 29.5
+        "ReadCwa", "io.axivity", (".cwa",), "always", {**_IMU, "magnet": "uT"}, 4.27, 29.5, device="Axivity"
     ),  # 120 packed samples per 512-byte block
-    ReaderEntry("ReadBin", "io.geneactiv", (".bin",), "always", {"accel": "g", "temperature": "degC"}, 12.7, 10.5),
+    ReaderEntry(
+        "ReadBin",
+        "io.geneactiv",
+        (".bin",),
+        "always",
+        {"accel": "g", "temperature": "degC"},
+        12.7,
+        10.5,
+        device="GENEActiv",
+    ),
     # APDM stores the gyroscope in rad/s and SKDH passes it on unchanged.
-    ReaderEntry("ReadApdmH5", "io.apdm", (".h5",), "always", {**_IMU, "gyro": "rad/s"}),
+    ReaderEntry("ReadApdmH5", "io.apdm", (".h5",), "always", {**_IMU, "gyro": "rad/s"}, device="APDM"),
     # whatever the file holds under the keys it has (time, accel in g, maybe temperature, ...)
-    ReaderEntry("ReadNumpyFile", "io.numpy_compressed", (".npz",), None, {"accel": "g"}),
-    ReaderEntry("ReadCSV", "io.csv", (".csv",), "column_names", {**_IMU, "gyro": "as in the file"}),
+    ReaderEntry("ReadNumpyFile", "io.numpy_compressed", (".npz",), None, {"accel": "g"}, device="NumPy .npz"),
+    ReaderEntry("ReadCSV", "io.csv", (".csv",), "column_names", {**_IMU, "gyro": "as in the file"}, device="CSV"),
     # streams are optional in an Empatica record: temperature depends on the device/file.
-    ReaderEntry("ReadEmpaticaAvro", "io.empatica", (".avro",), None, _IMU),
+    ReaderEntry("ReadEmpaticaAvro", "io.empatica", (".avro",), None, _IMU, device="Empatica"),
     # reads several files with another reader (its ``reader`` parameter): the files decide.
-    ReaderEntry("MultiReader", "io.multireader", (), None, _IMU),
+    ReaderEntry("MultiReader", "io.multireader", (), None, _IMU, device="multi-file"),
 )
 
 _BY_NAME: dict[str, ReaderEntry] = {r.qualified_name: r for r in READERS}
@@ -109,6 +120,16 @@ def peak_mib_per_file_mib(extension: str) -> float | None:
     """Run sizing's measured peak MiB per MiB of input file (``.bin`` 10.5, ``.cwa`` 29.5); None when unknown."""
     entry = reader_for_extension(extension)
     return None if entry is None else entry.peak_mib_per_file_mib
+
+
+#: peak MiB per file MiB assumed for a format without a measured figure: more than any known one
+UNKNOWN_FORMAT_MIB_PER_FILE_MIB = 40.0
+
+
+def mib_per_file_mib(extension: str) -> float:
+    """Peak MiB per MiB of file for sizing and memory limits: measured per format, else the unknown-format figure."""
+    per_mib = peak_mib_per_file_mib(extension)
+    return UNKNOWN_FORMAT_MIB_PER_FILE_MIB if per_mib is None else per_mib
 
 
 def is_signal_step(proc: object) -> bool:

@@ -167,6 +167,13 @@ class StudyConfig(_Strict):
     pipelines: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")], PipelineConfig] = Field(
         min_length=1
     )
+    max_run_memory_mib: int = Field(
+        default=30720,
+        ge=1024,
+        le=122880,
+        description="Largest Fargate task memory (MiB) a file of this study may get; a file whose estimated "
+        "need is larger is refused (processing_failed) without being read. Default: a 4-vCPU task's 30 GiB.",
+    )
 
     @field_validator("prefixes", "results_prefix")
     @classmethod
