@@ -81,7 +81,6 @@ def dfa_fast(
     return box_sizes, dfa, alpha, abi
 
 
-
 class ActivityDFAFast(ActivityDFA):
     """``skdh.activity.endpoints.ActivityDFA`` computing DFA with :func:`dfa_fast`; same results."""
 
@@ -102,11 +101,16 @@ class ActivityLevelClassificationFast(ActivityLevelClassification):
         "instead of one scipy linregress call per box",
     )
 
-    @functools.wraps(ActivityLevelClassification.__init__)  # SKDH's signature, for spec validation
+    wake_endpoints: list[Any]  # SKDH's, set in its __init__
+    sleep_endpoints: list[Any]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wake_endpoints = [_fast_endpoint(e) for e in self.wake_endpoints]
         self.sleep_endpoints = [_fast_endpoint(e) for e in self.sleep_endpoints]
+
+    # SKDH's signature (inspect follows __wrapped__), so spec validation knows the parameters
+    functools.update_wrapper(__init__, ActivityLevelClassification.__init__)
 
     def add(self, endpoint: Any) -> None:
         """SKDH's ``add``, with an added ``ActivityDFA`` computed by :func:`dfa_fast`."""

@@ -33,8 +33,10 @@ from biomarker_assets.skdh_processes.activity import FAST_NOTE
 __all__ = ["AccelThresholdWearDetectionFast", "moving_max_fast", "moving_min_fast"]
 
 
-def _blockwise(reduce: Callable[..., np.ndarray], a: np.ndarray, w_len: int, skip: int, trim: bool) -> np.ndarray | None:
-    """``reduce`` (np.max/np.min) over windows of ``w_len`` every ``skip`` samples along axis 0; None if not applicable."""
+def _blockwise(
+    reduce: Callable[..., np.ndarray], a: np.ndarray, w_len: int, skip: int, trim: bool
+) -> np.ndarray | None:
+    """``reduce`` (np.max/min) over windows of ``w_len`` every ``skip`` samples on axis 0; None if not applicable."""
     n = a.shape[0]
     if w_len % skip or w_len > n or a.ndim not in (1, 2):
         return None
@@ -58,7 +60,7 @@ def _along_first_axis(arr: np.ndarray, axis: int) -> bool:
     return arr.ndim in (1, 2) and -arr.ndim <= axis < arr.ndim and axis % arr.ndim == 0
 
 
-def moving_max_fast(a, w_len, skip, trim=True, axis=-1):  # type: ignore[no-untyped-def]  # SKDH's signature
+def moving_max_fast(a, w_len, skip, trim=True, axis=-1):
     """``skdh.utility.math.moving_max``, block-wise when the window is a multiple of the step; identical results."""
     arr = np.asarray(a)
     if _along_first_axis(arr, axis) and w_len > 0 and skip > 0:
@@ -68,7 +70,7 @@ def moving_max_fast(a, w_len, skip, trim=True, axis=-1):  # type: ignore[no-unty
     return _skdh_moving_max(a, w_len, skip, trim=trim, axis=axis)
 
 
-def moving_min_fast(a, w_len, skip, trim=True, axis=-1):  # type: ignore[no-untyped-def]  # SKDH's signature
+def moving_min_fast(a, w_len, skip, trim=True, axis=-1):
     """``skdh.utility.math.moving_min``, block-wise when the window is a multiple of the step; identical results."""
     arr = np.asarray(a)
     if _along_first_axis(arr, axis) and w_len > 0 and skip > 0:
