@@ -12,10 +12,10 @@ from biomarker_assets.lib.skdh.version import SKDH_VERSION as _SKDH_VERSION
 __all__ = ["WRIST_PIPELINE_SPEC", "gait_pipeline_spec"]
 
 
-def _step(process: str, module: str, parameters: dict, package: str = "skdh") -> dict:
-    """One pipeline step as ``skdh.Pipeline.save`` writes it (named after its process, nothing saved)."""
+def _step(process: str, module: str, parameters: dict, package: str = "skdh", name: str | None = None) -> dict:
+    """One pipeline step as ``skdh.Pipeline.save`` writes it (named after its process unless named, nothing saved)."""
     return {
-        "name": process,
+        "name": name or process,
         "process": process,
         "package": package,
         "module": module,
@@ -39,6 +39,12 @@ def _step(process: str, module: str, parameters: dict, package: str = "skdh") ->
 #   endpoints into wake and sleep only if the ``sleep`` indices that Sleep
 #   returns are already in the pipeline's kwargs (otherwise it warns and
 #   reports the whole day as wake).
+# - wear detection and activity are the project's speed-only re-implementations
+#   (AccelThresholdWearDetectionFast, ActivityLevelClassificationFast in
+#   skdh_processes): SKDH's code and parameters with its slow helpers (per-window
+#   linregress in DFA, moving max/min) computed in NumPy; results equal SKDH's.
+#   Their steps keep SKDH's step names, so results and Parquet files are named
+#   as with SKDH's classes.
 WRIST_PIPELINE_SPEC: dict = {
     "Steps": [
         _step(
@@ -47,8 +53,8 @@ WRIST_PIPELINE_SPEC: dict = {
             {"trim_keys": None, "trim_start_factor": None, "ext_error": "warn"},
         ),
         _step(
-            "AccelThresholdWearDetection",
-            "preprocessing.wear_detection",
+            "AccelThresholdWearDetectionFast",
+            "skdh_processes.wear",
             {
                 "sd_crit": 0.013,
                 "range_crit": 0.067,
@@ -58,6 +64,8 @@ WRIST_PIPELINE_SPEC: dict = {
                 "window_length": 60,
                 "window_skip": 15,
             },
+            package="biomarker_assets",
+            name="AccelThresholdWearDetection",
         ),
         _step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24}),
         _step(
@@ -87,8 +95,8 @@ WRIST_PIPELINE_SPEC: dict = {
             package="biomarker_assets",
         ),
         _step(
-            "ActivityLevelClassification",
-            "activity.core",
+            "ActivityLevelClassificationFast",
+            "skdh_processes.activity",
             {
                 "short_wlen": 5,
                 "max_accel_lens": [6, 15, 60],
@@ -108,6 +116,8 @@ WRIST_PIPELINE_SPEC: dict = {
                 "day_window": (12, 24),
                 "save_epoch_data": False,
             },
+            package="biomarker_assets",
+            name="ActivityLevelClassification",
         ),
     ],
     "Version": _SKDH_VERSION,

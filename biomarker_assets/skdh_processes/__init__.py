@@ -5,12 +5,16 @@
 is usable in a spec once it is listed here.
 """
 
+from biomarker_assets.skdh_processes.activity import ActivityLevelClassificationFast
 from biomarker_assets.skdh_processes.gait import PredictGaitLumbarLgbmCorrected, SupervisedGaitBout
 from biomarker_assets.skdh_processes.resample import Resample
 from biomarker_assets.skdh_processes.sleep import SleepCorrected
 from biomarker_assets.skdh_processes.units import GyroscopeUnits
+from biomarker_assets.skdh_processes.wear import AccelThresholdWearDetectionFast
 
 PROJECT_PROCESSES = {
+    "AccelThresholdWearDetectionFast": AccelThresholdWearDetectionFast,
+    "ActivityLevelClassificationFast": ActivityLevelClassificationFast,
     "Resample": Resample,
     "SleepCorrected": SleepCorrected,
     "PredictGaitLumbarLgbmCorrected": PredictGaitLumbarLgbmCorrected,
@@ -20,6 +24,8 @@ PROJECT_PROCESSES = {
 
 __all__ = [
     "PROJECT_PROCESSES",
+    "AccelThresholdWearDetectionFast",
+    "ActivityLevelClassificationFast",
     "GyroscopeUnits",
     "PredictGaitLumbarLgbmCorrected",
     "Resample",
