@@ -109,7 +109,7 @@ def test_summary_schema_and_day_columns_come_from_the_biomarker_kinds():
         *[(n, s) for n in ("pipeline_version", "pipeline_digest", "skdh_version", "date")],
         ("day_n", i),
         *[(n, pa.timestamp("s")) for n in ("window_start", "window_end")],
-        ("window_time_zone", s),
+        *[(n, s) for n in ("window_time_zone", "window_start_utc_offset", "window_end_utc_offset")],
         ("window_hours_covered", f),
         ("window_partial", pa.bool_()),
         *[(n, f) for n in ("wear_hours", "total_sleep_time_min", "sleep_opportunity_min")],
