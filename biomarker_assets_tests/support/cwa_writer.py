@@ -1,4 +1,4 @@
-"""The AX3 ``.cwa`` writer, now in :mod:`biomarker_assets.local.axivity_cwa` (the demo writes its multi-day file with it)."""
+"""The AX3 ``.cwa`` writer, now in :mod:`biomarker_assets.local.axivity_cwa` (the demo writes with it)."""
 
 from biomarker_assets.local.axivity_cwa import (
     BLOCK_SIZE,
