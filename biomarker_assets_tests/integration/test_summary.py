@@ -54,7 +54,7 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet"))
     assert table is not None
     assert b"wall clock" in table.schema.field("window_start").metadata[b"description"]  # units and meaning stored
-    assert second["time_zones"] == "device clock (no time zone)" and "window_partial" in second["columns"]
+    assert second["time_zones"] == "Europe/London" and "window_partial" in second["columns"]  # the study's zone
     bouts = table.to_pylist()
     assert {(r["window_start"].hour, r["window_end"].day - r["window_start"].day) for r in bouts} == {(0, 1)}
     heights = {r["subject"]: r["height_m"] for r in table.to_pylist()}

@@ -93,7 +93,7 @@ def test_generated_recording_ending_mid_night(tmp_path):
         (12, True, 14.0),
     ]
     assert all(r["mvpa_min"] is None for r in nights)  # activity days are other rows, other windows
-    assert {r["window_time_zone"] for r in rows} == {"device clock (no time zone)"}
+    assert {r["window_time_zone"] for r in rows} == {"Europe/London"}  # the demo study names its zone
     assert nights[1]["total_sleep_time_min"] < nights[0]["total_sleep_time_min"]
     assert result.headline["total_sleep_time_min"] == nights[0]["total_sleep_time_min"]  # the cut night left out
     full_days = [r for r in rows if r["mvpa_min"] is not None and not r["window_partial"]]
