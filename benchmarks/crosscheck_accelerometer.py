@@ -1,6 +1,6 @@
 """Independent cross-check of the basic signal chain: this project vs OxWearables' ``accelerometer``.
 
-On one generated multi-day AX3 ``.cwa`` (the demo's DST recording: Friday noon to Monday noon
+On one generated multi-day AX3 ``.cwa`` (the demo's DST recording: Saturday noon to Monday noon
 on the device clock, Europe/London, across the clocks going back on Sunday 25 Oct 2026, written
 with a known calibration error so calibration has work to do), per local day:
 
