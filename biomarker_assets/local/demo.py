@@ -68,14 +68,14 @@ def make_supervised_walk(samples: Path, path: Path) -> Path:
 
 #: the multi-day file: Saturday noon to Monday noon on the device clock, across the clocks going back in
 #: London (Sun 25 Oct 2026 02:00 BST -> 01:00 GMT); the device keeps the clock it was set to (BST)
-DST_RECORDING = {"days": 2.0, "fs": 25.0, "seed": 6, "start": "2026-10-24 12:00:00"}
+DST_RECORDING: dict[str, Any] = {"days": 2.0, "fs": 25.0, "seed": 6, "start": "2026-10-24 12:00:00"}
 
 
 def make_dst_recording(path: Path) -> Path:
     """Two days of the generated wrist recording as an AX3 ``.cwa``, at 25 Hz to keep the demo quick."""
     from biomarker_assets.local.axivity_cwa import write_wrist_cwa
 
-    return write_wrist_cwa(path, **DST_RECORDING)  # type: ignore[arg-type]  # values typed by key
+    return write_wrist_cwa(path, **DST_RECORDING)
 
 
 def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
