@@ -30,10 +30,10 @@ Run (about 2 min on 2 cores):
 What it found (accelerometer 7.5.0, SKDH 0.17.18; per day, ours - theirs):
 
 - exact signal: ENMO on the same (true) worn time agrees within 0.01 mg every day; the project's daily
-  mean is 0.7-0.9 mg lower only because SKDH's wear detection (demo settings: 60 min windows every
+  mean is 0.75-0.85 mg lower only because SKDH's wear detection (demo settings: 60 min windows every
   15 min) counts 45 min of each 2 h 15 min off-wrist spell as worn (+45 min a day; accelerometer's
   stationary >= 60 min rule finds the spell to the epoch; the truth column is the plan);
-- with a device error (gain 1.5 %, offsets 10-20 mg): -2.3 to -4.5 mg from the signal chain, because
+- with a device error (gain 1.5 %, offsets 10-20 mg): -3.8 to -4.5 mg from the signal chain, because
   accelerometer discards its own calibration on this file (the reason is printed) and keeps the error;
 - the 25-hour Sunday of the DST change is one local day on both sides (1410 vs 1365 worn minutes).
 """
@@ -191,8 +191,8 @@ def explain(day: date, ours: tuple, theirs: tuple, truth: float, their_cal: dict
             why.append(
                 f"accelerometer discarded its own calibration (quality-goodCalibration 0, "
                 f"{their_cal.get('calibration-errsAfter(mg)', float('nan')):.1f} mg error kept), so its ENMO keeps "
-                "the device's gain/offset error, which the project's calibration removed. On this file its static "
-                "points do cover +-0.3 g on every axis; replaying its fit (device.getCalibrationCoefs) on its "
+                "the device's gain/offset error, which the project's calibration removed. On this recording its static "
+                "points cover +-0.3 g on every axis; replaying its fit (device.getCalibrationCoefs) on its "
                 "stationaryPoints file reaches 0.2 mg but still improves by > 0.01 % an iteration at its 1000-"
                 "iteration cap, which it counts as failure: the generated temperature follows posture (warm in "
                 "bed, room temperature on the shelf), so its temperature and offset terms trade off slowly"
@@ -230,7 +230,9 @@ def main() -> int:
         f"{np.round(np.ravel(calibration.get('scale')), 4).tolist()}"
     )
     if not calibration.get("applied"):
-        print(f"  (SKDH applies a fit only when it lowers the error below 10 mg: {calibration.get('reason')})")
+        print(
+            f"  (SKDH applies a fit only when it lowers the error, to < 10 mg; recorded reason: {calibration.get('reason')})"
+        )
     print(
         f"accelerometer calibration good {their_cal.get('quality-goodCalibration')}: offset "
         f"{[round(their_cal.get(f'calibration-{a}Offset(g)', 0.0), 4) for a in 'xyz']}, slope "
