@@ -230,9 +230,7 @@ def main() -> int:
         f"{np.round(np.ravel(calibration.get('scale')), 4).tolist()}"
     )
     if not calibration.get("applied"):
-        print(
-            f"  (SKDH applies a fit only when it lowers the error, to < 10 mg; recorded reason: {calibration.get('reason')})"
-        )
+        print(f"  (SKDH applies a fit only if it lowers the error, to < 10 mg; recorded: {calibration.get('reason')})")
     print(
         f"accelerometer calibration good {their_cal.get('quality-goodCalibration')}: offset "
         f"{[round(their_cal.get(f'calibration-{a}Offset(g)', 0.0), 4) for a in 'xyz']}, slope "
