@@ -50,6 +50,7 @@ import tempfile
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -108,7 +109,7 @@ def truth_wear_minutes(off: list[tuple[float, float]], t0: float, t1: float, zon
     return dict(worn)
 
 
-def project_daily(path: Path, zone: str, off: list[tuple[float, float]]) -> tuple[dict[date, tuple], dict]:
+def project_daily(path: Path, zone: str, off: list[tuple[float, float]]) -> tuple[dict[date, tuple], dict[str, Any]]:
     """Per local day: (mean ENMO on time SKDH found worn [mg], the same on truly worn time, reported wear [min],
     window hours); and the calibration record."""
     from biomarker_assets.lib.skdh.execution import run_pipeline
@@ -117,18 +118,14 @@ def project_daily(path: Path, zone: str, off: list[tuple[float, float]]) -> tupl
     def step(process: str, module: str, **parameters: object) -> dict:
         return {"name": process, "process": process, "package": "skdh", "module": module, "parameters": parameters}
 
-    spec = {
-        "Version": "0.17.18",
-        "Steps": [
-            step("ReadCwa", "io.axivity"),
-            step("CalibrateAccelerometer", "preprocessing.calibrate", min_hours=48),
-            WEAR,
-            step("GetDayWindowIndices", "preprocessing.window_days", bases=[0], periods=[24]),
-            step("ActivityLevelClassification", "activity.core"),
-        ],
-    }
-    for s in spec["Steps"]:
-        s.update(save_file=None, plot_file=None)
+    steps: list[dict[str, Any]] = [
+        step("ReadCwa", "io.axivity"),
+        step("CalibrateAccelerometer", "preprocessing.calibrate", min_hours=48),  # the whole recording
+        WEAR,
+        step("GetDayWindowIndices", "preprocessing.window_days", bases=[0], periods=[24]),
+        step("ActivityLevelClassification", "activity.core"),
+    ]
+    spec = {"Version": "0.17.18", "Steps": [{**s, "save_file": None, "plot_file": None} for s in steps]}
     signal: dict = {}
     results = run_pipeline(load_pipeline(spec), path, captured_warnings=[], final_inputs=signal, tz_name=zone)
     accel, time, wear = signal["accel"], signal["time"], np.asarray(signal["wear"], dtype=int)
@@ -226,8 +223,8 @@ def main() -> int:
     print(f"recording: {path.name} ({days} d at {fs} Hz, {ZONE}; device error gain {gain}, offset {offset} g)")
     print(
         f"project calibration applied {calibration.get('applied')}: offset "
-        f"{np.round(np.ravel(calibration.get('offset')), 4).tolist()}, scale "
-        f"{np.round(np.ravel(calibration.get('scale')), 4).tolist()}"
+        f"{np.round(np.ravel(calibration['offset']), 4).tolist()}, scale "
+        f"{np.round(np.ravel(calibration['scale']), 4).tolist()}"
     )
     if not calibration.get("applied"):
         print(f"  (SKDH applies a fit only if it lowers the error, to < 10 mg; recorded: {calibration.get('reason')})")
