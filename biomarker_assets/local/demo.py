@@ -66,6 +66,18 @@ def make_supervised_walk(samples: Path, path: Path) -> Path:
     return path
 
 
+#: the multi-day file: Saturday noon to Monday noon on the device clock, across the clocks going back in
+#: London (Sun 25 Oct 2026 02:00 BST -> 01:00 GMT); the device keeps the clock it was set to (BST)
+DST_RECORDING: dict[str, Any] = {"days": 2.0, "fs": 25.0, "seed": 6, "start": "2026-10-24 12:00:00"}
+
+
+def make_dst_recording(path: Path) -> Path:
+    """Two days of the generated wrist recording as an AX3 ``.cwa``, at 25 Hz to keep the demo quick."""
+    from biomarker_assets.local.axivity_cwa import write_wrist_cwa
+
+    return write_wrist_cwa(path, **DST_RECORDING)
+
+
 def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
     """S3 key -> local file for the demo study; every branch of the flow has a file."""
     from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
@@ -80,6 +92,8 @@ def demo_objects(samples: Path, workdir: Path) -> dict[str, Path]:
         "raw/wrist/DM001_V1_wrist.bin": make_demo_wrist_file(
             workdir / "DM001_V1_wrist.bin", hours=24.0, fs=50.0, seed=1
         ),
+        # two days crossing a DST change (study time zone Europe/London): a 25-hour Sunday
+        "raw/wrist/DM006_V1_wrist.cwa": make_dst_recording(workdir / "DM006_V1_wrist.cwa"),
         # SKDH's real Axivity sample (5 minutes): activity only
         "raw/wrist/DM002_V1_wrist.cwa": samples / "ax3_sample.cwa",
         # SKDH's real GENEActiv sample (18 seconds, an in-clinic check): activity only

@@ -53,6 +53,7 @@ EXPECTED_STATUS = {
     "raw/metadata/subjects.csv": "processed",
     "raw/wrist/DM001_V1_wrist.bin": "processed",
     "raw/wrist/DM002_V1_wrist.cwa": "processed",
+    "raw/wrist/DM006_V1_wrist.cwa": "processed",
     "raw/clinic/DM005_V1_wrist.bin": "processed",
     "raw/lumbar/DM001_V1_lumbar.npz": "processed",
     "raw/lumbar/DM003_V1_lumbar.npz": "waiting",
@@ -242,6 +243,32 @@ def test_study_summary_has_a_row_per_subject_day_and_gait_bout(demo, samples):
     for bout in bouts:
         mask = truth["Bout N"] == bout["gait_bout_n"]
         assert bout["gait_speed_m_s"] == pytest.approx(np.nanmean(truth["gait speed"][mask]))
+
+
+def test_multi_day_recording_across_the_clocks_going_back_has_a_25_hour_sunday(demo):
+    """Sat noon to Mon noon (device clock) in Europe/London around Sun 25 Oct 2026 02:00 BST -> 01:00 GMT:
+    windows start at local midnight with the offset of the day, the Sunday is 25 real hours, worn throughout."""
+    from datetime import datetime
+
+    table = _s3_parquet(f"s3://{DEMO_BUCKET}/results/_summary/study_summary.parquet").to_pylist()
+    rows = sorted(
+        (r for r in table if r["file_key"] == "raw/wrist/DM006_V1_wrist.cwa"), key=lambda r: r["window_start"]
+    )
+    got = [
+        (r["window_start"], r["window_start_utc_offset"], r["window_end_utc_offset"], r["window_hours_covered"],
+         r["window_partial"])
+        for r in rows
+    ]  # fmt: skip
+    assert got == [
+        (datetime(2026, 10, 24), "+01:00", "+01:00", 12.0, True),
+        (datetime(2026, 10, 25), "+01:00", "+00:00", 25.0, False),
+        (datetime(2026, 10, 26), "+00:00", "+00:00", 11.0, True),  # the device's noon BST is 11:00 GMT
+    ]
+    assert {r["window_time_zone"] for r in rows} == {"Europe/London"}
+    assert [r["wear_hours"] for r in rows] == pytest.approx([12.0, 25.0, 11.0])  # SKDH counts 25 h worn too
+    status = demo["statuses"]["raw/wrist/DM006_V1_wrist.cwa"]
+    bucket, prefix = status.results.removeprefix("s3://").split("/", 1)
+    assert _s3_json(bucket, prefix + "provenance.json")["time_zone"] == "Europe/London"
 
 
 def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):

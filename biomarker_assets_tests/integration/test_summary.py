@@ -54,7 +54,7 @@ def test_summary_reads_only_changed_files_and_follows_metadata(study, instance, 
     table = read_parquet(StudyStore().object_bytes(BUCKET, "results/_summary/study_summary.parquet"))
     assert table is not None
     assert b"wall clock" in table.schema.field("window_start").metadata[b"description"]  # units and meaning stored
-    assert second["time_zones"] == "device clock (no time zone)" and "window_partial" in second["columns"]
+    assert second["time_zones"] == "Europe/London" and "window_partial" in second["columns"]  # the study's zone
     bouts = table.to_pylist()
     assert {(r["window_start"].hour, r["window_end"].day - r["window_start"].day) for r in bouts} == {(0, 1)}
     heights = {r["subject"]: r["height_m"] for r in table.to_pylist()}
@@ -109,7 +109,7 @@ def test_summary_schema_and_day_columns_come_from_the_biomarker_kinds():
         *[(n, s) for n in ("pipeline_version", "pipeline_digest", "skdh_version", "date")],
         ("day_n", i),
         *[(n, pa.timestamp("s")) for n in ("window_start", "window_end")],
-        ("window_time_zone", s),
+        *[(n, s) for n in ("window_time_zone", "window_start_utc_offset", "window_end_utc_offset")],
         ("window_hours_covered", f),
         ("window_partial", pa.bool_()),
         *[(n, f) for n in ("wear_hours", "total_sleep_time_min", "sleep_opportunity_min")],

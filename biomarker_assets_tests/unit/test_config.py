@@ -85,6 +85,11 @@ BROKEN = {
         "metadata_files[0].columns: Value error, unknown subject fields ['shoe']",
     ),
     "results inside data prefix": (_set(["results_prefix"], "raw/results/"), "overlaps data prefix 'raw/'"),
+    "time zone not in the tz database": (
+        _set(["time_zone"], "Europe/Londn"),
+        "time_zone: Value error, time_zone 'Europe/Londn' is not an IANA time zone name",
+    ),
+    "time zone as a path": (_set(["time_zone"], "../../etc/passwd"), "time_zone: Value error"),
     "height unit unknown": (
         _set(["metadata_files", 0, "height_unit"], "ft"),
         "metadata_files[0].height_unit: Input should be",
@@ -96,6 +101,7 @@ def test_demo_config_is_valid():
     loaded = parse_config((STUDY_FILES / "demo.yaml").read_text())
     assert loaded.config.study == "demo"
     assert loaded.config.pipelines["gait"].requires == ["height"]
+    assert loaded.config.time_zone == "Europe/London"
     assert len(loaded.digest) == 64
 
 

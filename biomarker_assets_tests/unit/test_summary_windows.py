@@ -18,7 +18,7 @@ import yaml
 
 from biomarker_assets.lib.biomarkers.kinds import headline_biomarkers
 from biomarker_assets.lib.summary.rows import day_rows
-from biomarker_assets.lib.summary.windows import parse_local, without_partial_windows
+from biomarker_assets.lib.summary.windows import parse_local, window_of, without_partial_windows
 
 SLEEP = {  # as SKDH's Sleep reports a recording from Mon 12:00 to Wed 02:33 (153 min into the second night)
     "Day N": [1, 2],
@@ -93,7 +93,7 @@ def test_generated_recording_ending_mid_night(tmp_path):
         (12, True, 14.0),
     ]
     assert all(r["mvpa_min"] is None for r in nights)  # activity days are other rows, other windows
-    assert {r["window_time_zone"] for r in rows} == {"device clock (no time zone)"}
+    assert {r["window_time_zone"] for r in rows} == {"Europe/London"}  # the demo study names its zone
     assert nights[1]["total_sleep_time_min"] < nights[0]["total_sleep_time_min"]
     assert result.headline["total_sleep_time_min"] == nights[0]["total_sleep_time_min"]  # the cut night left out
     full_days = [r for r in rows if r["mvpa_min"] is not None and not r["window_partial"]]
@@ -104,3 +104,41 @@ def test_skdh_timestamp_text_with_nanoseconds_or_an_offset_is_local_wall_clock()
     assert parse_local("2024-03-04 12:00:00.123456789") == datetime(2024, 3, 4, 12, 0, 0, 123456)
     assert parse_local("2024-03-31 03:00:00.000000+02:00") == datetime(2024, 3, 31, 3, 0)
     assert parse_local("") is None and parse_local("not a time") is None
+
+
+# As SKDH's ActivityLevelClassification reports three days in Europe/London around the clocks going back
+# (Sun 2026-10-25 02:00 BST -> 01:00 GMT): its window text is local wall clock without an offset.
+ACTIVITY_DST = {
+    "Day N": [1, 2, 3],
+    "Date": ["2026-10-24", "2026-10-25", "2026-10-26"],
+    "Day Start Timestamp": ["2026-10-24 00:00:00", "2026-10-25 00:00:00", "2026-10-26 00:00:00"],
+    "Day End Timestamp": ["2026-10-25 00:00:00", "2026-10-26 00:00:00", "2026-10-26 12:00:00"],
+    "N wear hours": [24.0, 25.0, 12.0],
+}
+
+
+def test_windows_across_a_dst_change_count_real_hours_and_name_their_offset():
+    days = day_rows({"Activity": pa.table(ACTIVITY_DST)}, {"Activity": (0, 24)}, "Europe/London")
+    got = [
+        (r["window_start"], r["window_start_utc_offset"], r["window_end_utc_offset"], r["window_hours_covered"],
+         r["window_partial"])
+        for r in days.values()
+    ]  # fmt: skip
+    assert got == [
+        (datetime(2026, 10, 24), "+01:00", "+01:00", 24.0, False),
+        (datetime(2026, 10, 25), "+01:00", "+00:00", 25.0, False),  # the fall-back day is 25 real hours
+        (datetime(2026, 10, 26), "+00:00", "+00:00", 12.0, True),
+    ]
+    naive = day_rows({"Activity": pa.table(ACTIVITY_DST)}, {"Activity": (0, 24)})
+    assert [r["window_hours_covered"] for r in naive.values()] == [24.0, 24.0, 12.0]  # a device clock has no DST
+    assert naive[next(iter(naive))]["window_start_utc_offset"] is None
+    spring = window_of(datetime(2026, 3, 28, 12), datetime(2026, 3, 29, 12), 12, 24, "Europe/London")
+    assert (spring.covered_hours, spring.partial, spring.start_offset, spring.end_offset) == (
+        23.0,
+        False,
+        "+00:00",
+        "+01:00",
+    )
+    # started 00:30 GMT on the spring-forward night: 10.5 real hours to noon BST (11.5 on the wall clock)
+    late = window_of(datetime(2026, 3, 29, 0, 30), datetime(2026, 3, 29, 12), 12, 24, "Europe/London")
+    assert late.partial and late.covered_hours == 10.5

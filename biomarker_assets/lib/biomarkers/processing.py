@@ -180,7 +180,10 @@ def process_local_file(
     skdh_warnings: list[str] = []
     try:
         signal: dict[str, Any] = {}
-        results = run_pipeline(pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs)
+        zone_input = {"tz_name": loaded.config.time_zone} if loaded.config.time_zone and "tz_name" not in inputs else {}
+        results = run_pipeline(
+            pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs, **zone_input
+        )
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
         raise ProcessingError(
             f"SKDH pipeline {pipeline_name!r} failed on {input_record.uri}: {type(exc).__name__}: {exc}"
@@ -192,9 +195,9 @@ def process_local_file(
     files = write_results(tables, out_dir)
     steps = resolved_steps(pipeline_cfg.skdh)
     windows = day_windows(steps)
-    zone = inputs.get("tz_name") or getattr(loaded.config, "time_zone", None)  # an IANA name, when one is given
+    zone = inputs.get("tz_name") or loaded.config.time_zone  # an IANA name, when one is given
     time_zone = zone if isinstance(zone, str) else None
-    headline = headline_biomarkers(without_partial_windows(results, windows))  # partial days not averaged in
+    headline = headline_biomarkers(without_partial_windows(results, windows, time_zone))  # partial days not averaged in
     digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {
         "study": loaded.config.study,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -160,6 +161,12 @@ class StudyConfig(_Strict):
     prefixes: list[str] = Field(min_length=1, description="Key prefixes to catalog, e.g. 'raw/'.")
     results_bucket: BucketName | None = Field(default=None, description="Default: the study bucket.")
     results_prefix: str = "results/"
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of the study's recordings (e.g. Europe/London), passed to SKDH as tz_name: "
+        "device clocks are read as local time in it and day windows follow its wall clock across DST changes. "
+        "None: the device's naive clock (SKDH warns on every file).",
+    )
     discovery: Discovery = Field(default_factory=Discovery)
     filename: FileNameRule
     metadata_files: list[MetadataFiles] = Field(default_factory=list)
@@ -174,6 +181,16 @@ class StudyConfig(_Strict):
         description="Largest Fargate task memory (MiB) a file of this study may get; a file whose estimated "
         "need is larger is refused (processing_failed) without being read. Default: a 4-vCPU task's 30 GiB.",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"time_zone {value!r} is not an IANA time zone name (e.g. Europe/London)") from exc
+        return value
 
     @field_validator("prefixes", "results_prefix")
     @classmethod

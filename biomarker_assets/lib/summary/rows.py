@@ -39,6 +39,8 @@ _IDENTITY_COLUMNS = [
     ("window_start", pa.timestamp("s")),
     ("window_end", pa.timestamp("s")),
     ("window_time_zone", pa.string()),
+    ("window_start_utc_offset", pa.string()),  # "+01:00": the zone's offset at the start (DST shows here)
+    ("window_end_utc_offset", pa.string()),
     ("window_hours_covered", pa.float64()),
     ("window_partial", pa.bool_()),
 ]
@@ -74,16 +76,19 @@ def _window_columns(window: Window | None) -> dict[str, Any]:
         "window_end": window.end,
         "window_hours_covered": window.covered_hours,
         "window_partial": window.partial,
+        "window_start_utc_offset": window.start_offset,
+        "window_end_utc_offset": window.end_offset,
     }
 
 
 def day_rows(
-    tables: dict[str, pa.Table], windows: Mapping[str, tuple[int, int]] | None = None
+    tables: dict[str, pa.Table], windows: Mapping[str, tuple[int, int]] | None = None, time_zone: str | None = None
 ) -> dict[tuple[str, str] | int, dict]:
     """One row per day window, merged across the day-level steps that share it (same start and end).
 
     ``windows``: step name -> (base hour, period hours), SKDH's ``day_window`` of each step (from the
     resolved pipeline). A table without SKDH's window timestamps is keyed by its ``Day N`` alone.
+    ``time_zone``: the IANA zone SKDH windowed in; covered hours are then real elapsed hours.
     """
     days: dict[tuple[str, str] | int, dict] = {}
     for name, table in tables.items():
@@ -94,7 +99,7 @@ def day_rows(
             continue
         day_numbers = _floats(table["Day N"])
         dates = table["Date"].to_pylist() if "Date" in table.column_names else [None] * table.num_rows
-        found = table_windows(_window_source(table), (windows or {}).get(name))
+        found = table_windows(_window_source(table), (windows or {}).get(name), time_zone)
         for i, day in enumerate(day_numbers):
             if np.isnan(day):
                 continue
@@ -116,7 +121,7 @@ def _bout_mean(column: np.ndarray | None, mask: np.ndarray) -> float | None:
     return float(np.nanmean(column[mask]))
 
 
-def gait_bout_rows(tables: dict[str, pa.Table]) -> list[dict]:
+def gait_bout_rows(tables: dict[str, pa.Table], time_zone: str | None = None) -> list[dict]:
     """One row per (day, gait bout) of each GaitLumbar table, with bout means of its per-stride columns."""
     rows = []
     for table in tables.values():
@@ -126,7 +131,9 @@ def gait_bout_rows(tables: dict[str, pa.Table]) -> list[dict]:
         bout = _floats(table[GAIT_BOUT])
         dates = table["Date"].to_pylist() if "Date" in table.column_names else [None] * table.num_rows
         columns = {name: _floats(table[name]) for name in GAIT_BOUT_MEANS if name in table.column_names}
-        found = table_windows(_window_source(table), None)  # GaitLumbar names its window (Processing Start/End Hour)
+        found = table_windows(
+            _window_source(table), None, time_zone
+        )  # GaitLumbar names its window (Processing Start/End Hour)
         for d, b in sorted({(d, b) for d, b in zip(day, bout, strict=True) if not (np.isnan(d) or np.isnan(b))}):
             mask = (day == d) & (bout == b)
             first = int(np.argmax(mask))
@@ -155,7 +162,7 @@ def file_summary_rows(
     ``windows`` is each day-level step's (base, period); ``time_zone`` the IANA zone the day windows
     are in (None: the device's clock, no zone), named on every row that has a window.
     """
-    rows = [*day_rows(tables, windows).values(), *gait_bout_rows(tables)]
+    rows = [*day_rows(tables, windows, time_zone).values(), *gait_bout_rows(tables, time_zone)]
     zone = time_zone or NAIVE_ZONE
     return pa.Table.from_pylist(
         [{**identity, **row, **({"window_time_zone": zone} if "window_start" in row else {})} for row in rows],
