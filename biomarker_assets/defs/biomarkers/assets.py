@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 
 from biomarker_assets import __version__
-from biomarker_assets.defs.biomarkers.checks import check_result, check_specs
+from biomarker_assets.defs.biomarkers.checks import check_results, check_specs, requirements_result
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.partitions import data_files
 from biomarker_assets.lib.biomarkers.kinds import evaluate_qc
@@ -23,7 +23,7 @@ from biomarker_assets.lib.biomarkers.requirements import check_logistics, check_
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
-from biomarker_assets.platform.status import latest_outcome
+from biomarker_assets.platform.status import OUTCOME_TAG, latest_outcome
 from biomarker_assets.platform.study_files import resolve_file
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Kind, Notifier
@@ -34,6 +34,8 @@ raw_data_file = dg.AssetSpec(
     "raw_data_file",
     partitions_def=data_files,
     group_name="raw_files",
+    # Lineage: the catalog registers the file (no study-to-file partition mapping exists in Dagster: all studies).
+    deps=[dg.AssetDep("study_catalog", partition_mapping=dg.AllPartitionMapping())],
     kinds={"s3"},
     description="A wearable-sensor file in a study bucket, as delivered.",
 )
@@ -41,17 +43,25 @@ raw_data_file = dg.AssetSpec(
 # Results change when the project or SKDH changes; pipelines and configs are in the data version.
 CODE_VERSION = f"{__version__}+skdh{SKDH_VERSION}"
 STATUS_PROCESSED, STATUS_WAITING, STATUS_FAILED = "processed", "waiting", "failed"
+STATUS_QC_FAILED = "qc_failed"  # processed, and at least one QC check failed (run tag only)
+
+
+def _tag_outcome(context: dg.AssetExecutionContext, outcome: str) -> None:
+    """The file's outcome as a run tag, so the runs list (and its tag filter) tells waiting from processed."""
+    context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: outcome})
 
 
 def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
-    """Waiting and failed files leave an observation, so the UI and reports show why."""
+    """Waiting and failed files leave an observation and a run tag, so the UI and reports show why."""
     context.log_event(
         dg.AssetObservation(
             asset_key=context.asset_key,
             partition=context.partition_key,
+            description=f"{status}: {reason}",
             metadata={"status": status, "reason": reason, **extra},
         )
     )
+    _tag_outcome(context, status)
 
 
 def previous_status(context: dg.AssetExecutionContext) -> tuple[str | None, str | None] | None:
@@ -128,6 +138,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             subject=check.fields.get("subject", ""),
             missing_subject_fields=check.missing_subject_fields,
         )
+        yield from requirements_result(reason, context.selected_asset_check_keys)
         return
 
     prefix = results_prefix(config, pipeline_name, file.key)
@@ -173,10 +184,11 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             Kind.QC_FAILED,
             file.study,
             file.uri,
-            "; ".join(f"{c.check_name}: {c.description}" for c in checks if not c.passed),
+            "; ".join(f"{c.check_name}: {c.description}" for c in checks if c.check_name in failing),
             checks=failing,
             pipeline=pipeline_name,
         )
+    _tag_outcome(context, STATUS_QC_FAILED if failing else STATUS_PROCESSED)
     yield dg.MaterializeResult(
         metadata={
             "status": STATUS_PROCESSED,
@@ -206,9 +218,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
         },
         data_version=dg.DataVersion(version),
         check_results=[
-            check_result(c)
-            for c in checks
-            if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
+            *requirements_result(None, context.selected_asset_check_keys),
+            *check_results(checks, context.selected_asset_check_keys),
         ],
     )
 

@@ -25,10 +25,14 @@ class QcInputs:
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One check's result; ``warn`` marks a failure as a warning (Dagster severity WARN) instead of an error."""
+    """One check's result; ``warn`` marks a failure as a warning (Dagster severity WARN) instead of an error.
+
+    ``passed=None``: the check does not apply to this pipeline (its threshold is not configured). It is
+    reported as no result at all, which Dagster shows as "Skipped" for the partition, never as "Passed".
+    """
 
     check_name: str
-    passed: bool
+    passed: bool | None
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     warn: bool = False
@@ -41,14 +45,21 @@ class QcCheck:
     evaluate: Callable[[QcInputs], CheckOutcome]
 
 
+def not_applicable(check_name: str, why: str) -> CheckOutcome:
+    """The check has nothing to compare against in this pipeline's QC settings."""
+    return CheckOutcome(check_name, passed=None, description=why)
+
+
 def sampling_rate(x: QcInputs) -> CheckOutcome:
     qc, fs = x.qc, x.fs
-    if qc.expected_fs is None or fs is None:
+    if qc.expected_fs is None:
+        return not_applicable("sampling_rate", "qc.expected_fs is not configured")
+    if fs is None:
         return CheckOutcome(
             "sampling_rate",
-            passed=qc.expected_fs is None,
-            description="no expected rate configured" if qc.expected_fs is None else "the reader reported no rate",
-            metadata={"fs": fs, "expected_fs": qc.expected_fs},
+            passed=False,
+            description="the reader reported no rate",
+            metadata={"expected_fs": qc.expected_fs},
         )
     error = abs(fs - qc.expected_fs) / qc.expected_fs
     return CheckOutcome(
@@ -76,4 +87,5 @@ GENERAL_CHECKS: tuple[QcCheck, ...] = (
 
 
 def failed(outcomes: list[CheckOutcome]) -> list[str]:
-    return [o.check_name for o in outcomes if not o.passed]
+    """Names of the checks that applied and failed (not-applicable ones are neither passed nor failed)."""
+    return [o.check_name for o in outcomes if o.passed is False]
