@@ -209,7 +209,12 @@ def test_waiting_and_failed_partitions_carry_their_reason(ui):
         ).records
         observation = record.asset_observation
         assert observation is not None and (observation.description or "").startswith(f"{status}: ")
-        assert observation.metadata["status"].value == status
+        assert observation.metadata["status"].value == status and observation.tags[OUTCOME_TAG] == status
+    [materialized] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("file_biomarkers"), asset_partitions=[key(QC_FAILED)]), limit=1
+    ).records
+    assert materialized.asset_materialization is not None
+    assert (materialized.asset_materialization.tags or {}).get(OUTCOME_TAG) == "qc_failed"  # the partition page's Tags
     rows = {s.key: s for s in file_statuses(instance)}
     assert rows[QC_FAILED].status == "processed" and rows[QC_FAILED].qc_failed == ["min_wear_time"]
     table = status_table(list(rows.values()), max_reason=200)

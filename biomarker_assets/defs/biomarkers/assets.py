@@ -59,6 +59,7 @@ def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra
             partition=context.partition_key,
             description=f"{status}: {reason}",
             metadata={"status": status, "reason": reason, **extra},
+            tags={OUTCOME_TAG: status},
         )
     )
     _tag_outcome(context, status)
@@ -188,8 +189,10 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             checks=failing,
             pipeline=pipeline_name,
         )
-    _tag_outcome(context, STATUS_QC_FAILED if failing else STATUS_PROCESSED)
+    outcome = STATUS_QC_FAILED if failing else STATUS_PROCESSED
+    _tag_outcome(context, outcome)
     yield dg.MaterializeResult(
+        tags={OUTCOME_TAG: outcome},  # on the partition page too: a QC failure is not just a green partition
         metadata={
             "status": STATUS_PROCESSED,
             "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}"),
