@@ -154,6 +154,7 @@ def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) ->
     """Configs -> catalog -> metadata -> biomarkers, one run per partition, as a backfill would."""
     from biomarker_assets.definitions import defs
     from biomarker_assets.defs.partitions import data_files, metadata_files, studies
+    from biomarker_assets.platform.status import OUTCOME_TAG
 
     outcome = FlowOutcome()
 
@@ -165,7 +166,11 @@ def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) ->
         outcome.runs += 1
         outcome.failed_runs += not result.success
         mark = "ok    " if result.success else "FAILED"
-        log(f"  {mark} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s)")
+        run = instance.get_run_by_id(result.run_id)
+        tag = run.tags.get(OUTCOME_TAG) if run else None  # the file's outcome, as the runs list shows it
+        log(
+            f"  {mark} {job_name} {partition_key or ''} ({time.monotonic() - started:.1f} s){f': {tag}' if tag else ''}"
+        )
         return result
 
     log("1/5 study configs")

@@ -15,7 +15,10 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import EngineEventData
 
 # The backfill record that instance.add_backfill stores; only the UI/GraphQL create one publicly.
-from dagster._core.execution.backfill import PartitionBackfill
+# A job backfill names the partition set (of the file's one-file job) in its code location.
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.remote_origin import RemotePartitionSetOrigin, RemoteRepositoryOrigin
+from dagster._core.remote_representation.external_data import partition_set_snap_name_for_job_name
 
 # Tags Dagster itself sets on partitioned runs and retries; read back by run sizing, no public constant.
 from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
@@ -28,7 +31,11 @@ __all__ = [
     "PARTITION_NAME_TAG",
     "RETRY_NUMBER_TAG",
     "AssetGraphSubset",
+    "BulkActionStatus",
     "EngineEventData",
     "PartitionBackfill",
+    "RemotePartitionSetOrigin",
+    "RemoteRepositoryOrigin",
     "make_new_backfill_id",
+    "partition_set_snap_name_for_job_name",
 ]

@@ -16,7 +16,7 @@ from biomarker_assets.lib.catalog.run_keys import file_run_key, files_backfill_i
 from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks
 from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, run_max_runtime_seconds
-from biomarker_assets.platform.backfills import study_tags, submit_files_backfill
+from biomarker_assets.platform.backfills import sensor_repository, study_tags, submit_files_backfill
 
 
 def registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartitionsRequest]:
@@ -71,6 +71,7 @@ def runs_or_backfill(
         title=f"{len(pairs)} new or changed file(s) of study {study}",
         description="requested by the file sensors (more files than BIOMARKER_BACKFILL_THRESHOLD)",
         backfill_id=files_backfill_id((e.partition_key, e.etag) for e in entries),
+        repository=sensor_repository(context),
     )
     context.log.info(f"{study}: {len(pairs)} files to process: backfill {backfill_id}")
     return [], []

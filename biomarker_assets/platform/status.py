@@ -17,6 +17,8 @@ from biomarker_assets.lib.partition_keys import parse_file_partition_key
 
 #: headline key -> column label, one or more per biomarker kind (declared in lib/biomarkers/kinds.py)
 HEADLINE_COLUMNS = STATUS_COLUMNS
+#: run tag a file's run gets once its outcome is known: processed, qc_failed, waiting or failed
+OUTCOME_TAG = "biomarker_assets/outcome"
 
 
 @dataclass
@@ -26,6 +28,7 @@ class FileStatus:
     kind: str
     status: str  # processed / waiting / failed / not run
     reason: str = ""
+    qc_failed: list[str] = field(default_factory=list)  # QC checks a processed file failed
     subject: str = ""
     biomarkers: dict[str, float] = field(default_factory=dict)
     results: str = ""
@@ -61,6 +64,7 @@ def file_statuses(instance: dg.DagsterInstance) -> list[FileStatus]:
                 row.status = str(meta.get("status", "processed"))
                 row.reason = str(meta.get("reason", ""))
                 row.subject = str(meta.get("subject", ""))
+                row.qc_failed = list(meta.get("qc_failed") or [])  # type: ignore[call-overload]  # a list, written by the asset
                 row.results = str(meta.get("results", meta.get("source", "")) if record.asset_materialization else "")
                 row.biomarkers = {
                     k.split("/", 1)[1]: float(v)  # type: ignore[arg-type]  # numbers, written by the asset
@@ -102,6 +106,8 @@ def status_table(statuses: list[FileStatus], max_reason: int = 70) -> str:
     rows = []
     for s in statuses:
         status = s.status if not s.reason or s.status == "processed" else f"{s.status}: {s.reason}"
+        if s.qc_failed:
+            status = f"{s.status}, QC failed: {', '.join(s.qc_failed)}"
         if s.kind == "metadata":
             status = f"{s.status} (metadata: {s.reason})"
         if len(status) > max_reason:

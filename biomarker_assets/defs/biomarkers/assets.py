@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 
 from biomarker_assets import __version__
-from biomarker_assets.defs.biomarkers.checks import check_result, check_specs
+from biomarker_assets.defs.biomarkers.checks import check_results, check_specs, requirements_result
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.partitions import data_files
 from biomarker_assets.lib.biomarkers.kinds import evaluate_qc
@@ -24,7 +24,7 @@ from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.lib.provenance import PROVENANCE_FILE, sha256_file
 from biomarker_assets.lib.skdh.isolation import process_file_contained
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
-from biomarker_assets.platform.status import latest_outcome
+from biomarker_assets.platform.status import OUTCOME_TAG, latest_outcome
 from biomarker_assets.platform.study_files import StudyFile, resolve_file
 from biomarker_assets.resources.aws import is_transient
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -36,6 +36,8 @@ raw_data_file = dg.AssetSpec(
     "raw_data_file",
     partitions_def=data_files,
     group_name="raw_files",
+    # Lineage: the catalog registers the file (no study-to-file partition mapping exists in Dagster: all studies).
+    deps=[dg.AssetDep("study_catalog", partition_mapping=dg.AllPartitionMapping())],
     kinds={"s3"},
     description="A wearable-sensor file in a study bucket, as delivered.",
 )
@@ -47,21 +49,30 @@ STATUS_SUPERSEDED = "superseded"  # the file changed while this run processed it
 # AWS errors that outlast the client's own retries (throttling, 5xx, a dropped connection) fail the step
 # with its error and Dagster tries it again later; a bad file raises Failure(allow_retries=False) once.
 FILE_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+STATUS_QC_FAILED = "qc_failed"  # processed, and at least one QC check failed (run tag only)
 
 
 class FileFailed(dg.Failure):
     """A failure whose status is recorded and whose message is sent already."""
 
 
+def _tag_outcome(context: dg.AssetExecutionContext, outcome: str) -> None:
+    """The file's outcome as a run tag, so the runs list (and its tag filter) tells waiting from processed."""
+    context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: outcome})
+
+
 def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
-    """Waiting and failed files leave an observation, so the UI and reports show why."""
+    """Waiting and failed files leave an observation and a run tag, so the UI and reports show why."""
     context.log_event(
         dg.AssetObservation(
             asset_key=context.asset_key,
             partition=context.partition_key,
+            description=f"{status}: {reason}",
             metadata={"status": status, "reason": reason, **extra},
+            tags={OUTCOME_TAG: status},
         )
     )
+    _tag_outcome(context, status)
 
 
 def _notify(
@@ -169,6 +180,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
                 unmet=check.unmet,
                 pipeline=pipeline_name,
             )
+        yield from requirements_result(reason, context.selected_asset_check_keys)
         return
 
     file_prefix = results_prefix(config, pipeline_name, file.key)
@@ -245,7 +257,10 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
     )
     failing = failed(checks)
     notify_qc = failing and _previous_qc(context) != (version, failing)  # once per file version, not per re-run
+    file_outcome = STATUS_QC_FAILED if failing else STATUS_PROCESSED
+    _tag_outcome(context, file_outcome)
     yield dg.MaterializeResult(
+        tags={OUTCOME_TAG: file_outcome},  # on the partition page too: a QC failure is not just a green partition
         metadata={
             "status": STATUS_PROCESSED,
             "results": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}"),
@@ -278,9 +293,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
         },
         data_version=dg.DataVersion(version),
         check_results=[
-            check_result(c)
-            for c in checks
-            if dg.AssetCheckKey(context.asset_key, c.check_name) in context.selected_asset_check_keys
+            *requirements_result(None, context.selected_asset_check_keys),
+            *check_results(checks, context.selected_asset_check_keys),
         ],
     )
     if notify_qc:  # after the materialization: a failing notifier cannot leave results unrecorded

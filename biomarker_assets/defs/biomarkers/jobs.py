@@ -11,7 +11,7 @@ import dagster as dg
 
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.partitions import data_files
-from biomarker_assets.platform.backfills import ASSET_FOR_KIND, submit_files_backfill
+from biomarker_assets.platform.backfills import ASSET_FOR_KIND, run_repository, submit_files_backfill
 
 biomarkers_job = dg.define_asset_job("process_data_file", selection=[file_biomarkers], partitions_def=data_files)
 
@@ -41,6 +41,7 @@ def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillC
         [("data", p) for p in partitions],
         title=f"biomarkers for every file of study {config.study}",
         description=f"{len(partitions)} file(s), launched by run {context.run_id}",
+        repository=run_repository(context),  # a job backfill: waiting files do not fail it
     )
     context.log.info(f"backfill {backfill_id}: {len(partitions)} file(s) of study {config.study}")
     context.add_output_metadata({"backfill_id": backfill_id, "files": len(partitions)})

@@ -17,7 +17,7 @@ from biomarker_assets.lib.catalog.listing_pass import ListingProgress, listing_s
 from biomarker_assets.lib.catalog.problem_notices import first_notice
 from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound, LoadedConfig
 from biomarker_assets.platform.file_requests import runs_or_backfill
-from biomarker_assets.platform.raw_observations import raw_observations
+from biomarker_assets.platform.raw_observations import catalog_materializations, raw_observations
 from biomarker_assets.platform.removals import removals
 from biomarker_assets.platform.sensor_cursor import SensorCursor
 from biomarker_assets.platform.sensor_interval import SENSOR_INTERVAL_S
@@ -61,7 +61,7 @@ def study_files_listing_sensor(
     cursor = ListingCursor.load(context.cursor)
     run_requests: list[dg.RunRequest] = []
     partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
-    observations: list[dg.AssetObservation] = []
+    observations: list[dg.AssetObservation | dg.AssetMaterialization] = []
     deadline = time.monotonic() + discovery_tuning.listing_tick_seconds
     known = list(studies.get_partition_keys(dynamic_partitions_store=context.instance))
     cursor.listing = {study: progress for study, progress in cursor.listing.items() if study in known}
@@ -88,6 +88,7 @@ def study_files_listing_sensor(
         partition_requests += registration
         partition_requests += removals(context, study_store, loaded, changes.removed)
         observations += raw_observations(changes.changed)
+        observations += catalog_materializations(study, loaded, step)
         run_requests += runs
         progress = step.progress
         if step.complete:

@@ -21,6 +21,8 @@ raw_metadata_file = dg.AssetSpec(
     "raw_metadata_file",
     partitions_def=metadata_files,
     group_name="raw_files",
+    # Lineage: the catalog registers the file (no study-to-file partition mapping exists in Dagster: all studies).
+    deps=[dg.AssetDep("study_catalog", partition_mapping=dg.AllPartitionMapping())],
     kinds={"s3"},
     description="A subject metadata file (CSV/XLSX) in a study bucket, as delivered.",
 )

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from biomarker_assets.lib.biomarkers.quality import GENERAL_CHECKS, CheckOutcome, QcCheck, QcInputs
+from biomarker_assets.lib.biomarkers.quality import GENERAL_CHECKS, CheckOutcome, QcCheck, QcInputs, not_applicable
 from biomarker_assets.lib.skdh.headlines import first_step_with, floats, nan_stat
 from biomarker_assets.lib.study_config.schema import QualityChecks
 
@@ -63,7 +63,7 @@ def _wear_headline(results: Mapping[str, Any]) -> Headline:
 def _min_wear_time(x: QcInputs) -> CheckOutcome:
     wear, threshold = x.headline.get("wear_hours"), x.qc.min_wear_hours
     if threshold is None:
-        return CheckOutcome("min_wear_time", True, metadata={"wear_hours": wear, "threshold": "not configured"})
+        return not_applicable("min_wear_time", "qc.min_wear_hours is not configured")
     if wear is None:
         return CheckOutcome(
             "min_wear_time",

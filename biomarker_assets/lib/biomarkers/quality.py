@@ -66,10 +66,14 @@ def file_rates(signal: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One check's result; ``warn`` marks a failure as a warning (Dagster severity WARN) instead of an error."""
+    """One check's result; ``warn`` marks a failure as a warning (Dagster severity WARN) instead of an error.
+
+    ``passed=None``: the check does not apply to this pipeline (its threshold is not configured). It is
+    reported as no result at all, which Dagster shows as "Skipped" for the partition, never as "Passed".
+    """
 
     check_name: str
-    passed: bool
+    passed: bool | None
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     warn: bool = False
@@ -82,6 +86,11 @@ class QcCheck:
     evaluate: Callable[[QcInputs], CheckOutcome]
 
 
+def not_applicable(check_name: str, why: str) -> CheckOutcome:
+    """The check has nothing to compare against in this pipeline's QC settings."""
+    return CheckOutcome(check_name, passed=None, description=why)
+
+
 def sampling_rate(x: QcInputs) -> CheckOutcome:
     """The file's rate measured from its read timestamps (before any resampling) against ``qc.expected_fs``.
 
@@ -89,12 +98,14 @@ def sampling_rate(x: QcInputs) -> CheckOutcome:
     100 Hz can sample at 98.4 Hz, and only the timestamps show it.
     """
     qc, measured, nominal = x.qc, x.measured_fs, x.nominal_fs
+    if qc.expected_fs is None:
+        return not_applicable("sampling_rate", "qc.expected_fs is not configured")
     rates = {"measured_fs": measured, "nominal_fs": nominal, "expected_fs": qc.expected_fs, "pipeline_end_fs": x.fs}
-    if qc.expected_fs is None or measured is None:
+    if measured is None:
         return CheckOutcome(
             "sampling_rate",
-            passed=qc.expected_fs is None,
-            description="no expected rate configured" if qc.expected_fs is None else "no timestamps to measure",
+            passed=False,
+            description="no timestamps to measure the file's rate from",
             metadata=rates,
         )
     error = abs(measured - qc.expected_fs) / qc.expected_fs
@@ -143,4 +154,5 @@ GENERAL_CHECKS: tuple[QcCheck, ...] = (
 
 
 def failed(outcomes: list[CheckOutcome]) -> list[str]:
-    return [o.check_name for o in outcomes if not o.passed]
+    """Names of the checks that applied and failed (not-applicable ones are neither passed nor failed)."""
+    return [o.check_name for o in outcomes if o.passed is False]
