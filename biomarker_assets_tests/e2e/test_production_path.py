@@ -393,12 +393,14 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
 def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack, tmp_path: Path) -> None:
     """512 MiB is too small for this file's run: the stand-in kills it as Fargate would (exit 137).
 
-    A 6-hour 50 Hz wrist recording peaks at about 600-700 MiB for the whole task (run worker, step
-    process, the recording): over 512, under the 1024 the retry gets. A catalog run no longer serves:
-    since the code location loads without SKDH, it peaks under Fargate's smallest size (512 MiB).
+    A one-asset run executes its step in the run worker (platform/executor.py), so the task is one
+    process: a 12-hour 50 Hz wrist recording (2.2 million samples, about 130 bytes each on top of the
+    process) peaks at about 600-700 MiB: over 512, under the 1024 the retry gets. (A 6-hour one did
+    while the step had a process of its own.) A catalog run no longer serves: since the code location
+    loads without SKDH, it peaks under Fargate's smallest size (512 MiB).
     """
     key = "raw/wrist/DM009_V1_wrist.bin"
-    make_demo_wrist_file(tmp_path / "wrist.bin", hours=6.0, fs=50.0, seed=9)
+    make_demo_wrist_file(tmp_path / "wrist.bin", hours=12.0, fs=50.0, seed=9)
     aws_client("s3").upload_file(str(tmp_path / "wrist.bin"), BUCKET, key)
     partition = file_partition_key(STUDY, key)
     wait_for(
