@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -56,6 +57,14 @@ def time_demo() -> float:
     started = time.monotonic()
     subprocess.run(cli("demo"), check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - started
+
+
+def ui_up(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).read()
+    except OSError:
+        return False
+    return True
 
 
 def settled(instance: dg.DagsterInstance) -> tuple[bool, str]:
@@ -103,10 +112,11 @@ def run_dev(stable_s: float, repeat: int, timeout_s: float) -> tuple[float, list
     from biomarker_assets.local.aws_standin import free_port
 
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    port = free_port()
     started = time.monotonic()
     started_wall = time.time()
     process = subprocess.Popen(
-        cli("dev", "--home", str(home), "--port", str(free_port())),
+        cli("dev", "--home", str(home), "--port", str(port)),
         cwd=workdir,
         env=env,
         stdout=log,
@@ -117,7 +127,7 @@ def run_dev(stable_s: float, repeat: int, timeout_s: float) -> tuple[float, list
         since, state, last = None, "", ""
         while time.monotonic() - started < timeout_s:
             time.sleep(1)
-            if not (home / "history").exists():
+            if not ui_up(port):  # polling sooner would race `dagster dev` creating the storage
                 continue
             try:
                 with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -29,7 +29,7 @@ from biomarker_assets.local.demo import seeded_standin
 PROJECT_INSTANCE_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 # What a Dagster home holds besides its dagster.yaml: run and event storage, schedule/sensor state, logs.
 DAGSTER_STATE = ("history", "storage", "schedules", "logs", ".logs_queue", ".telemetry", ".nux", "dagster.yaml")
-GRACE_S = 8.0  # SIGTERM, then SIGKILL: everything is gone well within 15 s
+GRACE_S = 5.0  # SIGTERM, then SIGKILL: everything is gone within 15 s even on a loaded machine
 # Sensors tick this often under `dev` unless BIOMARKER_SENSOR_INTERVAL is set (the daemon's floor is 5 s).
 DEV_SENSOR_INTERVAL_S = "5"
 

@@ -48,3 +48,18 @@ def test_workspace_names_the_code_location_biomarker_assets(tmp_path: Path) -> N
 def test_banner_says_both_start_fresh(tmp_path: Path) -> None:
     text = banner("http://127.0.0.1:5000", tmp_path, 3000, "5")
     assert "Fresh start" in text and "cleared" in text and "http://127.0.0.1:3000" in text
+
+
+def test_every_config_names_the_code_location_biomarker_assets() -> None:
+    """`dagster dev`, `dg`, the production workspace and `dev` show one name, not the module's."""
+    import tomllib
+
+    from dagster_dg_core.context import DgContext
+
+    repo = Path(__file__).resolve().parents[2]
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    dg_toml = tomllib.loads((repo / "biomarker_assets" / "dg.toml").read_text())
+    assert pyproject["tool"]["dagster"]["code_location_name"] == "biomarker_assets"
+    assert dg_toml["project"]["code_location_name"] == "biomarker_assets"
+    assert pyproject["tool"]["dg"]["project"] == dg_toml["project"]
+    assert DgContext.for_project_environment(repo, {}).code_location_name == "biomarker_assets"
