@@ -137,21 +137,21 @@ def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) ->
         return result
 
     log("1/5 study configs")
-    execute("discover_studies")
+    execute("study_configs_job")
     log("2/5 catalog, one run per study")
     for study in instance.get_dynamic_partitions(_name(studies)):
-        result = execute("catalog_study", study)
+        result = execute("study_catalog_job", study)
         outcome.studies[study] = "cataloged" if result.success else _failure(result)
     log("3/5 subject metadata, one run per metadata file")
     for partition in instance.get_dynamic_partitions(_name(metadata_files)):
-        execute("clean_metadata_file", partition)
+        execute("subject_metadata_job", partition)
     log("4/5 biomarkers, one run per data file")
     for partition in instance.get_dynamic_partitions(_name(data_files)):
-        execute("process_data_file", partition)
+        execute("file_biomarkers_job", partition)
     log("5/5 study summary, one run per cataloged study")
     for study, status in outcome.studies.items():
         if status == "cataloged":
-            execute("summarize_study", study)
+            execute("study_summary_job", study)
     return outcome
 
 
