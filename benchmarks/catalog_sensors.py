@@ -239,7 +239,7 @@ def _dagster_setup(log_path: str):
     for service in ("s3", "sqs"):
         aws_client(service)  # a code server keeps its cached clients between ticks
     repo = defs.get_repository_def()
-    for job in ("process_data_file", "clean_metadata_file"):
+    for job in ("file_biomarkers_job", "subject_metadata_job"):
         repo.get_job(job)  # likewise its resolved jobs
     return dg, defs, resources
 

@@ -121,7 +121,7 @@ def _local_aws(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from biomarker_assets.local.demo import run_dev
+    from biomarker_assets.local.dev import run_dev
 
     return run_dev(port=args.port, samples=args.samples, home=args.home)
 
@@ -161,9 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=Path, help=samples_help)
     p.set_defaults(func=_demo)
 
-    p = sub.add_parser("dev", help="start the local AWS stand-in with the demo study, then `dagster dev`")
+    p = sub.add_parser("dev", help="start the local AWS stand-in with the demo study, then `dagster dev` (both fresh)")
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
-    p.add_argument("--home", type=Path, default=Path(".dagster_home"), help="DAGSTER_HOME (kept between runs)")
+    p.add_argument(
+        "--home",
+        type=Path,
+        default=Path(".dagster_home"),
+        help="DAGSTER_HOME (its Dagster state is cleared on each start)",
+    )
     p.add_argument("--samples", type=Path, help=samples_help)
     p.set_defaults(func=_dev)
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from biomarker_assets.platform.executor import one_step_in_process_executor
 from biomarker_assets.resources.discovery_tuning import DiscoveryTuning
 from biomarker_assets.resources.events_queue import EventsQueue
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -72,6 +73,7 @@ def processing_options() -> ProcessingOptions:
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
+        executor=one_step_in_process_executor,  # every job, and asset backfills' runs: one step runs in-process
         resources={
             "study_store": study_store(),
             "notifier": notifier(),
@@ -79,5 +81,5 @@ def resources() -> dg.Definitions:
             "events_queue": events_queue(),
             "discovery_tuning": discovery_tuning(),
             "processing_options": processing_options(),
-        }
+        },
     )

@@ -20,10 +20,20 @@ class FileKind:
     partitions_def: str  # name of the DynamicPartitionsDefinition holding one key per file
     raw_asset: str  # observable asset of the S3 object (data version = ETag)
     asset: str  # the asset that processes the file
-    job: str  # the job that materializes ``asset`` for one file
+    job: str  # the job that materializes ``asset`` for one file: the asset's name + ``_job``
+    former_job: str  # the job's name before 0.2, still defined (defs/former_job_names.py)
 
 
 FILE_KINDS: dict[str, FileKind] = {
-    "data": FileKind("data", "data_files", "raw_data_file", "file_biomarkers", "process_data_file"),
-    "metadata": FileKind("metadata", "metadata_files", "raw_metadata_file", "subject_metadata", "clean_metadata_file"),
+    "data": FileKind(
+        "data", "data_files", "raw_data_file", "file_biomarkers", "file_biomarkers_job", "process_data_file"
+    ),
+    "metadata": FileKind(
+        "metadata",
+        "metadata_files",
+        "raw_metadata_file",
+        "subject_metadata",
+        "subject_metadata_job",
+        "clean_metadata_file",
+    ),
 }

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -174,21 +172,21 @@ def run_flow(instance: dg.DagsterInstance, log: Callable[[str], Any] = print) ->
         return result
 
     log("1/5 study configs")
-    execute("discover_studies")
+    execute("study_configs_job")
     log("2/5 catalog, one run per study")
     for study in instance.get_dynamic_partitions(_name(studies)):
-        result = execute("catalog_study", study)
+        result = execute("study_catalog_job", study)
         outcome.studies[study] = "cataloged" if result.success else _failure(result)
     log("3/5 subject metadata, one run per metadata file")
     for partition in instance.get_dynamic_partitions(_name(metadata_files)):
-        execute("clean_metadata_file", partition)
+        execute("subject_metadata_job", partition)
     log("4/5 biomarkers, one run per data file")
     for partition in instance.get_dynamic_partitions(_name(data_files)):
-        execute("process_data_file", partition)
+        execute("file_biomarkers_job", partition)
     log("5/5 study summary, one run per cataloged study")
     for study, status in outcome.studies.items():
         if status == "cataloged":
-            execute("summarize_study", study)
+            execute("study_summary_job", study)
     return outcome
 
 
@@ -279,8 +277,8 @@ def run_demo(home: Path | None = None, samples: Path | None = None) -> int:
     return 0
 
 
-def _seeded_standin(port: int | None, samples: Path | None) -> tuple[Any, str]:
-    """moto with the demo study in it, for processes started after this one (dagster dev)."""
+def seeded_standin(port: int | None, samples: Path | None) -> tuple[Any, str]:
+    """moto with the demo study in it, for processes started after this one (`local-aws`, `dev`)."""
     samples = find_samples(samples)
     workdir = Path(tempfile.mkdtemp(prefix="biomarker-demo-"))
     context = moto_server(port)
@@ -291,31 +289,10 @@ def _seeded_standin(port: int | None, samples: Path | None) -> tuple[Any, str]:
 
 
 def serve_local_aws(port: int = 5000, samples: Path | None = None) -> int:
-    context, url = _seeded_standin(port, samples)
+    context, url = seeded_standin(port, samples)
     print(f"local AWS stand-in with the demo study at {url}. In another shell:")
     try:
         print_exports_and_wait("Ctrl-C stops it.")
     finally:
         context.__exit__(None, None, None)
     return 0
-
-
-def run_dev(port: int = 3000, samples: Path | None = None, home: Path = Path(".dagster_home")) -> int:
-    """`dagster dev` on the code location, with the stand-in and demo study ready."""
-    context, url = _seeded_standin(None, samples)
-    home = home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    project_instance_yaml = Path(__file__).resolve().parents[2] / "dagster.yaml"
-    if project_instance_yaml.is_file() and not (home / "dagster.yaml").exists():
-        shutil.copy(project_instance_yaml, home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    print(f"local AWS stand-in at {url}; DAGSTER_HOME={home}")
-    print(f"Open http://127.0.0.1:{port}, materialize 'study_configs', then 'study_catalog' for study 'demo',")
-    print("then pick a file partition of 'file_biomarkers' (or backfill them all).")
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "biomarker_assets.definitions", "-p", str(port)]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        context.__exit__(None, None, None)

@@ -11,6 +11,15 @@ from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraph
 # The tag that carries a data version on an AssetObservation; dagster exports DataVersion, not its tag.
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
+# Dagster's two executors built from their config, for the executor that picks one per run
+# (platform/executor.py); the public executor definitions build them only from a whole run's context.
+from dagster._core.definitions.executor_definition import (
+    _core_in_process_executor_creation as in_process_executor_from_config,
+)
+from dagster._core.definitions.executor_definition import (
+    _core_multiprocess_executor_creation as multiprocess_executor_from_config,
+)
+
 # Engine events on a run (why a run got its size); the public API logs events only from inside a run.
 from dagster._core.events import EngineEventData
 
@@ -36,6 +45,8 @@ __all__ = [
     "PartitionBackfill",
     "RemotePartitionSetOrigin",
     "RemoteRepositoryOrigin",
+    "in_process_executor_from_config",
     "make_new_backfill_id",
+    "multiprocess_executor_from_config",
     "partition_set_snap_name_for_job_name",
 ]

@@ -18,6 +18,14 @@ from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, run_max_runtime_seconds
 from biomarker_assets.platform.backfills import sensor_repository, study_tags, submit_files_backfill
 
+# Dagster's run queue starts higher priorities first (tag `dagster/priority`, default 0).
+PRIORITY_TAG = "dagster/priority"
+
+
+def run_priority(kind: str) -> dict[str, str]:
+    """Metadata files first: a data file that runs before its subjects' metadata only waits and runs again."""
+    return {PRIORITY_TAG: "1"} if kind == "metadata" else {}
+
 
 def registration(entries: Iterable[CatalogEntry]) -> list[dg.AddDynamicPartitionsRequest]:
     """The files' partitions, one request per partitions definition and chunk of keys."""
@@ -56,9 +64,9 @@ def runs_or_backfill(
                 run_key=file_run_key(e.partition_key, e.etag),
                 job_name=FILE_KINDS[e.kind].job,
                 partition_key=e.partition_key,
-                tags={**study_tags(study), **_time_limit(e)},
+                tags={**study_tags(study), **_time_limit(e), **run_priority(e.kind)},
             )
-            for e in entries
+            for e in sorted(entries, key=lambda e: e.kind != "metadata")
         ]
         return registration(entries), runs
     for request in registration(entries):

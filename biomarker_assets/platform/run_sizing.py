@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from dagster import DagsterRun, DagsterRunStatus
 from dagster_aws.ecs import EcsRunLauncher
 
+from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.skdh.isolation import (
     HEADROOM,
     MAX_RUNTIME_TAG,
@@ -124,7 +125,8 @@ def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
         return None, "sized by the run's own tags"
     attempt = int(tags.get(RETRY_NUMBER_TAG, 0))
     selection = {k.to_user_string() for k in (run.asset_selection or ())}
-    if run.job_name == "process_data_file" or "file_biomarkers" in selection:
+    data = FILE_KINDS["data"]
+    if run.job_name in (data.job, data.former_job) or data.asset in selection:
         partition = tags.get(PARTITION_NAME_TAG)
         if partition is None:
             return None, "a biomarker run without a partition: the task definition's size"

@@ -280,7 +280,7 @@ def stack(moto_url, tmp_path_factory):
         for key, value in {**env, **pg.env()}.items():  # this process reads the same instance
             mp.setenv(key, value)
         # A known study (its config was discovered before): its first file goes straight to a run,
-        # while the config sensor's discover_studies run happens alongside.
+        # while the config sensor's study_configs_job run happens alongside.
         aws_client("s3").create_bucket(Bucket=BUCKET)
         upload_study_config()
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
@@ -346,7 +346,7 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
         lambda: partition in stack.instance.get_dynamic_partitions(partitions_name(data_files)),
         stack,
     )
-    run = finished_run(stack, dg.RunsFilter(job_name="process_data_file", tags={"dagster/partition": partition}))
+    run = finished_run(stack, dg.RunsFilter(job_name="file_biomarkers_job", tags={"dagster/partition": partition}))
     assert run.status == dg.DagsterRunStatus.SUCCESS, [
         e.message for e in stack.instance.all_logs(run.run_id) if e.message
     ][-5:]
@@ -386,7 +386,7 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
     logs = [o["Key"] for o in s3.list_objects_v2(Bucket=LOG_BUCKET).get("Contents", [])]
     assert any(run.run_id in key for key in logs), logs
     # the config sensor's run, like every catalog and metadata run, got the smallest size
-    configs_run = finished_run(stack, dg.RunsFilter(job_name="discover_studies"))
+    configs_run = finished_run(stack, dg.RunsFilter(job_name="study_configs_job"))
     assert configs_run.status == dg.DagsterRunStatus.SUCCESS
     assert {k: configs_run.tags[k] for k in run_sizing.SMALLEST} == run_sizing.SMALLEST
 
@@ -396,12 +396,14 @@ def test_new_file_becomes_a_fargate_run_with_results_in_s3(stack: Stack, samples
 def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: Stack, tmp_path: Path) -> None:
     """512 MiB is too small for this file's run: the stand-in kills it as Fargate would (exit 137).
 
-    A 6-hour 50 Hz wrist recording peaks at about 600-700 MiB for the whole task (run worker, step
-    process, the recording): over 512, under the 1024 the retry gets. A catalog run no longer serves:
-    since the code location loads without SKDH, it peaks under Fargate's smallest size (512 MiB).
+    A one-asset run executes its step in the run worker (platform/executor.py), so the task is one
+    process: a 12-hour 50 Hz wrist recording (2.2 million samples, about 130 bytes each on top of the
+    process) peaks at about 600-700 MiB: over 512, under the 1024 the retry gets. (A 6-hour one did
+    while the step had a process of its own.) A catalog run no longer serves: since the code location
+    loads without SKDH, it peaks under Fargate's smallest size (512 MiB).
     """
     key = "raw/wrist/DM009_V1_wrist.bin"
-    make_demo_wrist_file(tmp_path / "wrist.bin", hours=6.0, fs=50.0, seed=9)
+    make_demo_wrist_file(tmp_path / "wrist.bin", hours=12.0, fs=50.0, seed=9)
     aws_client("s3").upload_file(str(tmp_path / "wrist.bin"), BUCKET, key)
     partition = file_partition_key(STUDY, key)
     wait_for(
@@ -419,7 +421,7 @@ def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: 
             "-w",
             str(REPO / "workspace.yaml"),
             "-j",
-            "process_data_file",
+            "file_biomarkers_job",
             "--tags",
             json.dumps(tags),
         ],
@@ -428,7 +430,7 @@ def test_task_exiting_non_zero_fails_the_run_and_a_larger_retry_succeeds(stack: 
         capture_output=True,
         timeout=120,
     )
-    first = finished_run(stack, dg.RunsFilter(tags={"test": "oom"}, job_name="process_data_file"))
+    first = finished_run(stack, dg.RunsFilter(tags={"test": "oom"}, job_name="file_biomarkers_job"))
     first = stack.instance.get_runs(dg.RunsFilter(tags={"test": "oom"}), ascending=True, limit=1)[0]
     assert first.status == dg.DagsterRunStatus.FAILURE
     killed = ran(stack, first.tags["ecs/task_arn"])

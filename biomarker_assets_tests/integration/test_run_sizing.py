@@ -98,20 +98,22 @@ def test_tags_for_each_kind_of_run(aws, samples):
     expected = {**size_for_file(size, key), MAX_RUNTIME_TAG: str(run_max_runtime_seconds(size, key))}
     assert expected[MAX_RUNTIME_TAG] == "1200"  # 300 s + 2 s per MiB of processing, plus 900 s for the run
 
-    by_job, why = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition}))
+    by_job, why = tags_for_run(run("file_biomarkers_job", {PARTITION_NAME_TAG: partition}))
     assert by_job == expected and key in why
     by_backfill, _ = tags_for_run(
         run("__ASSET_JOB", {PARTITION_NAME_TAG: partition}, asset_selection={dg.AssetKey("file_biomarkers")})
     )
     assert by_backfill == expected
-    retried, _ = tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
+    retried, _ = tags_for_run(run("file_biomarkers_job", {PARTITION_NAME_TAG: partition, RETRY_NUMBER_TAG: "1"}))
     assert retried is not None and int(retried["ecs/memory"]) > int(expected["ecs/memory"])
 
-    assert tags_for_run(run("catalog_study", {PARTITION_NAME_TAG: "sized"}))[0] == SMALLEST
-    assert tags_for_run(run("discover_studies", {}))[0] == SMALLEST
+    assert tags_for_run(run("study_catalog_job", {PARTITION_NAME_TAG: "sized"}))[0] == SMALLEST
+    assert tags_for_run(run("study_configs_job", {}))[0] == SMALLEST
     # a person's (or a sensor's) explicit size is kept; its retry gets twice the memory
-    assert tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: partition, "ecs/memory": "8192"}))[0] is None
-    assert tags_for_run(run("catalog_study", {"ecs/cpu": "256", "ecs/memory": "512", RETRY_NUMBER_TAG: "1"}))[0] == {
+    assert tags_for_run(run("file_biomarkers_job", {PARTITION_NAME_TAG: partition, "ecs/memory": "8192"}))[0] is None
+    assert tags_for_run(run("study_catalog_job", {"ecs/cpu": "256", "ecs/memory": "512", RETRY_NUMBER_TAG: "1"}))[
+        0
+    ] == {
         "ecs/cpu": "256",
         "ecs/memory": "1024",
     }
@@ -121,7 +123,7 @@ def test_a_missing_object_raises_so_the_launcher_keeps_the_task_definitions_size
     upload_config(small_study("sized", "sized-study"))
     aws_client("s3").create_bucket(Bucket="sized-study")
     with pytest.raises(ClientError):
-        tags_for_run(run("process_data_file", {PARTITION_NAME_TAG: file_partition_key("sized", "raw/gone.cwa")}))
+        tags_for_run(run("file_biomarkers_job", {PARTITION_NAME_TAG: file_partition_key("sized", "raw/gone.cwa")}))
 
 
 def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the_run(aws, instance):
@@ -141,20 +143,20 @@ def test_the_launcher_sizes_through_dagster_aws_hook_and_records_the_size_on_the
         assert stored is not None
         return overrides, stored.tags, events
 
-    overrides, tags, events = launched("catalog_study", {PARTITION_NAME_TAG: "sized"})
+    overrides, tags, events = launched("study_catalog_job", {PARTITION_NAME_TAG: "sized"})
     assert overrides == {"cpu": "256", "memory": "1024"} and {k: tags[k] for k in SMALLEST} == SMALLEST
     assert events == ["[SizedEcsRunLauncher] Fargate size 256 CPU / 1024 MiB: not a biomarker run"]
 
     retry = {"ecs/cpu": "256", "ecs/memory": "1024", RETRY_NUMBER_TAG: "1"}
-    overrides, tags, _ = launched("catalog_study", retry)
+    overrides, tags, _ = launched("study_catalog_job", retry)
     assert overrides == {"cpu": "256", "memory": "2048"} and tags["ecs/memory"] == "2048"
     # resume_run (a STARTED run whose worker died) keeps the size its launch gave: no second doubling
-    overrides, tags, events = launched("catalog_study", retry, status=dg.DagsterRunStatus.STARTED)
+    overrides, tags, events = launched("study_catalog_job", retry, status=dg.DagsterRunStatus.STARTED)
     assert overrides == {"cpu": "256", "memory": "1024"} and tags["ecs/memory"] == "1024" and events == []
 
     # sizing that fails (no such study) leaves the task definition's size, and says why
     gone = {PARTITION_NAME_TAG: file_partition_key("nosuchstudy", "raw/gone.cwa")}
-    overrides, tags, [event] = launched("process_data_file", gone)
+    overrides, tags, [event] = launched("file_biomarkers_job", gone)
     assert overrides == {} and "ecs/memory" not in tags
     assert event.startswith("[SizedEcsRunLauncher] Fargate size default CPU / default MiB: sizing failed")
 

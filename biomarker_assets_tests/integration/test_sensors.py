@@ -66,9 +66,9 @@ def test_listing_new_changed_unchanged_removed(study, instance, samples):
     meta_key = file_partition_key("sensed", "raw/metadata/subjects.csv")
     assert instance.get_dynamic_partitions(data_files.name) == [data_key]
     assert instance.get_dynamic_partitions(metadata_files.name) == [meta_key]
-    assert sorted((r.job_name, r.partition_key) for r in requests) == [
-        ("clean_metadata_file", meta_key),
-        ("process_data_file", data_key),
+    assert [(r.job_name, r.partition_key) for r in requests] == [  # metadata first
+        ("subject_metadata_job", meta_key),
+        ("file_biomarkers_job", data_key),
     ]
     etag = s3.head_object(Bucket=BUCKET, Key="raw/lumbar/DM001_V1_lumbar.npz")["ETag"].strip('"')
     assert {r.run_key for r in requests} >= {f"{data_key}@{etag}"}
@@ -101,8 +101,8 @@ def test_removed_file_keeps_results_and_marks_provenance(study, instance, sample
     s3.upload_file(str(samples / "gait_input.npz"), BUCKET, "raw/lumbar/DM001_V1_lumbar.npz")
     s3.put_object(Bucket=BUCKET, Key="raw/metadata/subjects.csv", Body=(STUDY_FILES / "subjects.csv").read_bytes())
     _, requests, cursor = tick(study_files_listing_sensor, instance)
-    for request in sorted(requests, key=lambda r: r.job_name or ""):  # metadata first
-        asset = subject_metadata if request.job_name == "clean_metadata_file" else file_biomarkers
+    for request in requests:  # the sensor requests metadata first
+        asset = subject_metadata if request.job_name == "subject_metadata_job" else file_biomarkers
         assert dg.materialize(
             [asset], instance=instance, resources=RESOURCES, partition_key=request.partition_key
         ).success

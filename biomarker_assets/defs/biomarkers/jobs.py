@@ -13,7 +13,7 @@ from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.partitions import data_files
 from biomarker_assets.platform.backfills import ASSET_FOR_KIND, run_repository, submit_files_backfill
 
-biomarkers_job = dg.define_asset_job("process_data_file", selection=[file_biomarkers], partitions_def=data_files)
+biomarkers_job = dg.define_asset_job("file_biomarkers_job", selection=[file_biomarkers], partitions_def=data_files)
 
 
 class StudyBackfillConfig(dg.Config):
@@ -33,7 +33,7 @@ def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillC
     if not partitions:
         raise dg.Failure(
             f"study {config.study!r} has no {'unprocessed ' if config.only_not_processed else ''}"
-            "data files: catalog it first (job catalog_study)"
+            "data files: catalog it first (materialize study_catalog, job study_catalog_job)"
         )
     backfill_id = submit_files_backfill(
         instance,

@@ -5,4 +5,4 @@ import dagster as dg
 from biomarker_assets.defs.catalog.assets import study_catalog
 from biomarker_assets.defs.partitions import studies
 
-catalog_job = dg.define_asset_job("catalog_study", selection=[study_catalog], partitions_def=studies)
+catalog_job = dg.define_asset_job("study_catalog_job", selection=[study_catalog], partitions_def=studies)

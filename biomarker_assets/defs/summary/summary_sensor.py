@@ -8,6 +8,7 @@ from biomarker_assets.defs.summary.jobs import summary_job
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.platform.backfills import ASSET_FOR_KIND, study_tags
 from biomarker_assets.platform.event_log import new_records
+from biomarker_assets.platform.file_requests import PRIORITY_TAG
 from biomarker_assets.platform.sensor_cursor import SensorCursor
 from biomarker_assets.platform.sensor_interval import SENSOR_INTERVAL_S
 
@@ -29,10 +30,27 @@ def study_summary_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
         return dg.SkipReason("no biomarkers materialized since the last summary request")
     cursor.after_biomarkers = records[-1].storage_id
     touched = sorted({parse_file_partition_key(r.partition_key).study for r in records if r.partition_key})
+    # A summary run still queued reads every materialization made before it starts: no second one.
+    waiting = queued_summaries(context.instance, touched)
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"summary:{s}:{cursor.after_biomarkers}", partition_key=s, tags=study_tags(s))
+            dg.RunRequest(
+                run_key=f"summary:{s}:{cursor.after_biomarkers}",
+                partition_key=s,
+                tags={**study_tags(s), PRIORITY_TAG: "-1"},  # after the study's file runs: it reads their results
+            )
             for s in touched
+            if s not in waiting
         ],
         cursor=cursor.dump(),
     )
+
+
+def queued_summaries(instance: dg.DagsterInstance, studies: list[str]) -> set[str]:
+    """Studies with a summary run queued and not started yet."""
+    if not studies:
+        return set()
+    runs = instance.get_runs(
+        dg.RunsFilter(job_name=summary_job.name, statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED])
+    )
+    return {run.tags.get("dagster/partition", "") for run in runs} & set(studies)
