@@ -115,3 +115,12 @@ def test_gait_without_a_complete_stride_says_so():
     head = headline_biomarkers({"GaitLumbar": {"gait speed": np.array([np.nan, np.nan]), "Bout N": [1, 1]}})
     assert head["gait_speed_m_s"] is None and head["n_strides"] == 2
     assert "none is a complete stride" in head["not_computed/gait_speed_m_s"]
+
+
+def test_day_rows_carry_the_same_unrounded_wear_as_the_headline(processed):
+    """The per-day wear in summary_rows.parquet is SKDH's Wear Minutes / 60 too (was N wear hours: 0.0)."""
+    import pyarrow.parquet as pq
+
+    result, out = processed
+    [day] = pq.read_table(out / "summary_rows.parquet").to_pylist()
+    assert day["wear_hours"] == pytest.approx(result.headline["wear_hours"]) and day["wear_hours"] > 0.02
