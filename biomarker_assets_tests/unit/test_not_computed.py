@@ -124,3 +124,32 @@ def test_day_rows_carry_the_same_unrounded_wear_as_the_headline(processed):
     result, out = processed
     [day] = pq.read_table(out / "summary_rows.parquet").to_pylist()
     assert day["wear_hours"] == pytest.approx(result.headline["wear_hours"]) and day["wear_hours"] > 0.02
+
+
+def test_a_recording_shorter_than_the_wear_window_has_no_wear_time_and_says_why(short_file, tmp_path):
+    """SKDH's AccelThresholdWearDetection raises on a file shorter than its 60-minute window (the file failed)."""
+    first, *rest = copy.deepcopy(PIPELINE["Steps"])
+    wear = _step("AccelThresholdWearDetection", "preprocessing.wear_detection")
+    pipeline = {**PIPELINE, "Steps": [first, wear, *rest]}
+    config = {
+        "study": "short",
+        "bucket": "short-study",
+        "prefixes": ["raw/"],
+        "results_prefix": "results/",
+        "filename": {"pattern": r"(?P<subject>\w+)\.npz", "required_fields": ["subject"]},
+        "data_files": [{"match": {"glob": "raw/**"}, "pipeline": "wear"}],
+        "pipelines": {"wear": {"version": "1", "skdh": pipeline}},
+    }
+    loaded = parse_config(yaml.safe_dump(config, sort_keys=False), "wear.yaml")
+    result = process_local_file(short_file, loaded=loaded, pipeline_name="wear", inputs={}, out_dir=tmp_path)
+    headline = json.loads((tmp_path / "headline.json").read_text())
+    assert headline["wear_hours"] is None
+    assert headline["not_computed/wear_hours"] == (
+        "the recording is 1.75 min long, shorter than the wear detection window (60 min, window_length)"
+    )
+    assert headline["mvpa_min"] is None and "too little wear" in headline["not_computed/mvpa_min"]  # none known worn
+    assert any("('AccelThresholdWearDetection') skipped" in w for w in result.warnings)
+    import pyarrow.parquet as pq
+
+    [row] = pq.read_table(tmp_path / "AccelThresholdWearDetection.parquet").to_pylist()
+    assert row["window_minutes"] == 60.0 and row["recording_minutes"] == pytest.approx(1.75)

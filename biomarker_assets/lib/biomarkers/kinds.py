@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biomarker_assets.lib.biomarkers.quality import GENERAL_CHECKS, CheckOutcome, QcCheck, QcInputs, not_applicable
-from biomarker_assets.lib.skdh.headlines import first_step_with, floats, nan_stat
+from biomarker_assets.lib.skdh.headlines import WEAR_NOT_COMPUTED, first_step_with, floats, nan_stat
 from biomarker_assets.lib.study_config.schema import QualityChecks
 
 Headline = dict[str, float | int | None]
@@ -63,6 +63,8 @@ def _wear_headline(results: Mapping[str, Any]) -> Headline:
     """Total worn hours over days: activity's ``Wear Minutes`` / 60 (the worn time SKDH measured; its
     ``N wear hours`` is rounded to 0.1 h, so 1.75 worn minutes read 0.0 h), ``N wear hours`` where a step
     gives only that, else Sleep's ``Wear Minutes`` / 60. Wear detection alone returns sample indices."""
+    if first_step_with(results, WEAR_NOT_COMPUTED):
+        return {"wear_hours": None}  # the recording is shorter than the wear window: the reason is the step's
     step = first_step_with(results, _ACT_WEAR_H)
     found = (step[0], _SLEEP_WEAR_MIN if _SLEEP_WEAR_MIN in step[0] else _ACT_WEAR_H) if step else None
     found = found or first_step_with(results, _SLEEP_WEAR_MIN)
@@ -241,9 +243,12 @@ def headline_biomarkers(results: Mapping[str, Any], recorded: Mapping[str, Any] 
 def not_computed_reasons(headline: Headline, results: Mapping[str, Any], recorded: Mapping[str, Any]) -> dict:
     """``not_computed/<key>`` -> why, for each headline key that is None though a step returns its SKDH key."""
     reasons: dict[str, str] = {}
+    if headline.get("wear_hours") is None and (skipped := first_step_with(results, WEAR_NOT_COMPUTED)):
+        reasons[f"{NOT_COMPUTED}wear_hours"] = str(skipped[0][skipped[1]])
     for kind in KINDS:
         for key, (source, what) in kind.sources.items():
-            found = first_step_with(results, source) if headline.get(key) is None else None
+            missing = headline.get(key) is None and f"{NOT_COMPUTED}{key}" not in reasons
+            found = first_step_with(results, source) if missing else None
             if found:
                 reasons[f"{NOT_COMPUTED}{key}"] = _reason(found[0], found[1], recorded, what)
     return reasons
