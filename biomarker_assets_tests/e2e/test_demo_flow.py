@@ -92,6 +92,7 @@ def test_sqs_holds_exactly_the_expected_messages(demo):
             ("requirement_unmet", "demo", "recording final (2).cwa"): 1,
             ("processing_failed", "demo", "DM004_V1_wrist.cwa"): 1,
             ("qc_failed", "demo", "DM005_V1_wrist.bin"): 1,
+            ("qc_failed", "demo", "DM002_V1_wrist.cwa"): 1,  # 5 minutes: MVPA not computed (endpoints_computed)
         }
     )
     for message in messages:
@@ -283,7 +284,9 @@ def test_qc_checks_overview_plot_and_no_duplicate_qc_message(demo):
     assert wrist["qc_failed"].value == [] and wrist["fs"].value == pytest.approx(50.0)
     assert wrist["overview_thumbnail"].value.startswith("![overview](data:image/png;base64,")
     clinic = evaluations["demo/raw/clinic/DM005_V1_wrist.bin"]
-    assert clinic["qc_failed"].value == ["min_wear_time"]
+    assert clinic["qc_failed"].value == ["min_wear_time", "endpoints_computed"]
+    assert "too little wear" in clinic["not_computed/mvpa_min"].value  # 18 s: MVPA is not computed, with why
+    assert 0 < clinic["biomarker/wear_hours"].value < 0.01  # SKDH's worn minutes, not its 0.1 h rounding
     bucket, prefix = wrist["results"].value.removeprefix("s3://").split("/", 1)
     png = aws_client("s3").get_object(Bucket=bucket, Key=prefix + "overview.png")["Body"].read()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -216,7 +216,10 @@ def test_waiting_and_failed_partitions_carry_their_reason(ui):
     assert materialized.asset_materialization is not None
     assert (materialized.asset_materialization.tags or {}).get(OUTCOME_TAG) == "qc_failed"  # the partition page's Tags
     rows = {s.key: s for s in file_statuses(instance)}
-    assert rows[QC_FAILED].status == "processed" and rows[QC_FAILED].qc_failed == ["min_wear_time"]
+    assert rows[QC_FAILED].status == "processed" and rows[QC_FAILED].qc_failed == [
+        "min_wear_time",
+        "endpoints_computed",
+    ]
     table = status_table(list(rows.values()), max_reason=200)
     assert "processed, QC failed: min_wear_time" in table
     assert "waiting: subject 'DM003' has no height" in table

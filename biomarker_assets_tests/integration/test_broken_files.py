@@ -114,7 +114,7 @@ def test_a_truncated_cwa_is_processed_and_says_it_was_cut_short(broken_study, in
     ]
     assert not check.passed and check.severity.value == "WARN" and check.description == integrity
     [message] = drain_messages()
-    assert message["kind"] == "qc_failed" and message["details"]["checks"] == ["file_complete"]
+    assert message["kind"] == "qc_failed" and message["details"]["checks"] == ["file_complete", "endpoints_computed"]
     # the whole sample passes the same check
     whole = run(file_biomarkers, instance, file_partition_key("broken", "raw/wrist/DM005_V1_wrist.cwa"))
     [good] = [

@@ -25,9 +25,15 @@ def test_checks_without_a_configured_threshold_report_no_result():
         "min_wear_time": None,
         "sampling_rate": None,
         "results_not_empty": True,
+        "file_complete": True,
+        "endpoints_computed": True,
     }
     assert failed(outcomes) == []
-    assert set(_results(QualityChecks(), {"wear_hours": None}, 50.0, [])) == {"results_not_empty"}
+    assert set(_results(QualityChecks(), {"wear_hours": None}, 50.0, [])) == {
+        "results_not_empty",
+        "file_complete",
+        "endpoints_computed",
+    }
 
 
 def test_configured_checks_pass_or_fail_with_their_numbers():
@@ -37,16 +43,25 @@ def test_configured_checks_pass_or_fail_with_their_numbers():
         "min_wear_time": False,
         "sampling_rate": False,
         "results_not_empty": False,
+        "file_complete": True,
+        "endpoints_computed": True,
     }
     assert results["min_wear_time"].description == "0.50 h worn (minimum 10.0 h)"
     assert results["min_wear_time"].severity == dg.AssetCheckSeverity.ERROR
-    assert failed(evaluate_qc(qc, {"wear_hours": 12.0}, 50.0, [])) == []
+    assert failed(evaluate_qc(qc, {"wear_hours": 12.0}, 50.0, [], measured_fs=50.0)) == []
 
 
 def test_every_check_is_partitioned_like_the_files():
     """Each result belongs to one file: the Checks tab then has a status per file, the history a partition column."""
     specs = check_specs("file_biomarkers")
-    assert [s.name for s in specs] == [REQUIREMENTS_CHECK, "min_wear_time", "sampling_rate", "results_not_empty"]
+    assert [s.name for s in specs] == [
+        REQUIREMENTS_CHECK,
+        "min_wear_time",
+        "sampling_rate",
+        "results_not_empty",
+        "file_complete",
+        "endpoints_computed",
+    ]
     assert all(s.partitions_def == data_files and s.asset_key == ASSET for s in specs)
 
 

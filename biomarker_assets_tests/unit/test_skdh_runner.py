@@ -165,9 +165,14 @@ def test_activity_key_names_from_real_run(samples):
     res = run_pipeline(load_pipeline(spec), samples / "ax3_sample.cwa")
     act = res["ActivityLevelClassification"]
     assert "N wear hours" in act and "wake MVPA 5s epoch [min]" in act
-    # default min_wear_time is 10 h: a 5-minute file gives a day that SKDH skips
-    assert headline_biomarkers(res)["mvpa_min"] is None
-    assert headline_biomarkers(res)["wear_hours"] == pytest.approx(0.1)
+    # default min_wear_time is 10 h: a 5-minute file gives a day that SKDH skips, and the headline says why
+    head = headline_biomarkers(res)
+    assert head["mvpa_min"] is None and "too little wear" in head["not_computed/mvpa_min"]
+    # worn time as SKDH measured it (N wear hours rounds it to 0.1 h)
+    assert (
+        head["wear_hours"] == pytest.approx(float(np.nansum(act["Wear Minutes"])) / 60) and act["N wear hours"] == 0.1
+    )
+    assert head["wear_hours"] == pytest.approx(58800 / 200.0 / 3600, abs=0.002)  # the AX3 sample: 294 s
 
 
 # ------------------------------------------------------------------ Resample
@@ -383,7 +388,13 @@ def test_biomarker_kinds_registry_orders():
         "mvpa_min": "MVPA min",
         "gait_speed_m_s": "gait m/s",
     }
-    assert [c.name for c in QC_CHECKS] == ["min_wear_time", "sampling_rate", "results_not_empty", "file_complete"]
+    assert [c.name for c in QC_CHECKS] == [
+        "min_wear_time",
+        "sampling_rate",
+        "results_not_empty",
+        "file_complete",
+        "endpoints_computed",
+    ]
 
 
 def test_code_location_loads_without_skdh():

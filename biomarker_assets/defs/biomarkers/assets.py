@@ -10,7 +10,7 @@ from biomarker_assets import __version__
 from biomarker_assets.defs.biomarkers.checks import check_results, check_specs, requirements_result
 from biomarker_assets.defs.metadata.assets import subject_metadata
 from biomarker_assets.defs.partitions import data_files
-from biomarker_assets.lib.biomarkers.kinds import evaluate_qc
+from biomarker_assets.lib.biomarkers.kinds import NOT_COMPUTED, evaluate_qc
 from biomarker_assets.lib.biomarkers.overview_plot import PLOT_FILE
 from biomarker_assets.lib.biomarkers.processing import (
     ProcessingError,
@@ -270,7 +270,8 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             # what the file's own layout says is missing (lib/skdh/file_checks.py): "" when complete
             "file_integrity": "; ".join(findings),
             **{f"fields/{k}": v for k, v in check.fields.items()},
-            **{f"biomarker/{k}": float(v) for k, v in headline.items()},
+            **{f"biomarker/{k}": float(v) for k, v in headline.items() if not k.startswith(NOT_COMPUTED)},
+            **{k: str(v) for k, v in headline.items() if k.startswith(NOT_COMPUTED)},  # why a biomarker is None
             **(
                 {"overview": dg.MetadataValue.path(f"s3://{config.output_bucket}/{prefix}{PLOT_FILE}")}
                 if any(p.name == PLOT_FILE for p in result.result_files)

@@ -197,7 +197,8 @@ def process_local_file(
     windows = day_windows(steps)
     zone = inputs.get("tz_name") or loaded.config.time_zone  # an IANA name, when one is given
     time_zone = zone if isinstance(zone, str) else None
-    headline = headline_biomarkers(without_partial_windows(results, windows, time_zone))  # partial days not averaged in
+    # partial days not averaged in; an endpoint SKDH could not compute is None with not_computed/<key>: the reason
+    headline = headline_biomarkers(without_partial_windows(results, windows, time_zone), recorded=results)
     digest = pipeline_digest(pipeline_cfg.skdh)
     identity = {
         "study": loaded.config.study,

@@ -139,6 +139,20 @@ def file_complete(x: QcInputs) -> CheckOutcome:
     )
 
 
+def endpoints_computed(x: QcInputs) -> CheckOutcome:
+    """A warning: an endpoint the pipeline computes that SKDH could not (``not_computed/<key>`` in the
+    headline, lib/biomarkers/kinds.py) is visible on the file, not only as a missing number."""
+    missing = {k.split("/", 1)[1]: str(v) for k, v in x.headline.items() if k.startswith("not_computed/")}
+    return CheckOutcome(
+        "endpoints_computed",
+        passed=not missing,
+        description="; ".join(f"{k} not computed: {why}" for k, why in missing.items())
+        or "every endpoint the pipeline computes has a value",
+        metadata={"not_computed": ", ".join(missing)},
+        warn=True,
+    )
+
+
 GENERAL_CHECKS: tuple[QcCheck, ...] = (
     QcCheck(
         "sampling_rate",
@@ -149,6 +163,12 @@ GENERAL_CHECKS: tuple[QcCheck, ...] = (
     QcCheck("results_not_empty", "Every SKDH step that returned results returned at least one row.", results_not_empty),
     QcCheck(
         "file_complete", "The file is not cut short (.cwa block layout, .bin page count in its header).", file_complete
+    ),
+    QcCheck(
+        "endpoints_computed",
+        "Every headline endpoint the pipeline computes has a value; one SKDH could not compute (too short a "
+        "recording, too little wear, only partial windows) is named with the reason.",
+        endpoints_computed,
     ),
 )
 

@@ -37,6 +37,9 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "age": ["age", "age years", "age yrs", "age at enrollment"],
 }
 _UNIT_WORDS = {
+    "mm": "mm",
+    "millimeters": "mm",
+    "millimetres": "mm",
     "cm": "cm",
     "centimeters": "cm",
     "centimetres": "cm",
@@ -56,10 +59,15 @@ _UNIT_WORDS = {
     "yrs": "y",
     "years": "y",
 }
-_TO_METRES = {"m": 1.0, "cm": 0.01, "in": 0.0254}
+_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254}
 _TO_KG = {"kg": 1.0, "lb": 0.45359237}
 _SEX = {"f": "F", "female": "F", "woman": "F", "w": "F", "m": "M", "male": "M", "man": "M"}
 HEIGHT_RANGE_M = (0.5, 2.5)
+WEIGHT_RANGE_KG = (2.0, 400.0)
+#: a height with no unit in the cell, the column header or ``height_unit`` is read only where its magnitude
+#: cannot be another unit: 1.2-2.5 is metres, 120-250 is centimetres; anything else is rejected, not guessed
+#: (a bare 70 may be inches or a child's centimetres, 95 may be inches or nothing plausible).
+BARE_HEIGHT_RULES: tuple[tuple[float, float, str], ...] = ((1.2, 2.5, "m"), (120.0, 250.0, "cm"))
 #: DynamoDB's limit for a sort key (``subject``); the partition key (``study``) may have 2048.
 MAX_SUBJECT_BYTES = 1024
 #: a reported cell value is cut to this many characters (messages and the UI stay small)
@@ -104,7 +112,8 @@ def _map_columns(headers: list[str], spec: MetadataFiles) -> tuple[dict[str, tup
 
 
 def parse_height(raw: str, unit_hint: str | None) -> float:
-    """Metres from '70', '70 in', '178cm', '1.78 m', 5'10\"; bare numbers by column unit or magnitude."""
+    """Metres from '70 in', '178cm', '1.78 m', 5'10\"; a bare number by the column's unit, else only where
+    unambiguous (:data:`BARE_HEIGHT_RULES`). Unknown units and implausible heights are errors."""
     text = raw.strip().lower()
     feet = _FEET_INCHES.match(text)
     if feet:
@@ -113,35 +122,51 @@ def parse_height(raw: str, unit_hint: str | None) -> float:
             raise ValueError(f"height {raw!r} has {inches:g} inches (at most 11.99 after the feet)")
         metres = round((int(feet.group(1)) * 12 + inches) * 0.0254, 4)
     else:
-        metres = _metres_from_number(raw, text, unit_hint)
+        metres = _metres_from_number(raw, unit_hint)
     if not HEIGHT_RANGE_M[0] <= metres <= HEIGHT_RANGE_M[1]:
         raise ValueError(f"height {raw!r} ({metres} m) is outside {HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]} m")
     return metres
 
 
-def _metres_from_number(raw: str, text: str, unit_hint: str | None) -> float:
-    found = _NUMBER_UNIT.match(text)
+def _number_and_unit(raw: str, what: str, units: dict[str, float], unit_hint: str | None) -> tuple[float, str | None]:
+    """(value, unit) from a cell; the unit stated in the cell wins over the column's. An unknown unit word or
+    a unit of another quantity is an error, never ignored."""
+    found = _NUMBER_UNIT.match(raw.strip().lower())
     if not found:
-        raise ValueError(f"cannot read a height from {raw!r}")
-    value = float(found.group(1).replace(",", "."))
-    unit = _UNIT_WORDS.get(found.group(2)) if found.group(2) else unit_hint
-    if unit not in (None, *_TO_METRES):
-        raise ValueError(f"unit {found.group(2)!r} is not a length")
-    if unit is None:  # magnitude: adults are 0.5-2.5 m, 20-96 in, 100-250 cm
-        unit = "m" if value < 3 else "in" if value <= 96 else "cm"
+        raise ValueError(f"cannot read a {what} from {raw!r}")
+    word = found.group(2)
+    unit = _UNIT_WORDS.get(word) if word else unit_hint
+    if word and unit is None:
+        raise ValueError(f"{what} {raw!r}: unknown unit {word!r} (known: {', '.join(units)})")
+    if unit is not None and unit not in units:
+        raise ValueError(f"{what} {raw!r}: unit {unit!r} is not a {what} unit (known: {', '.join(units)})")
+    return float(found.group(1).replace(",", ".")), unit
+
+
+def _metres_from_number(raw: str, unit_hint: str | None) -> float:
+    value, unit = _number_and_unit(raw, "height", _TO_METRES, unit_hint)
+    if unit is None:
+        unit = next((u for low, high, u in BARE_HEIGHT_RULES if low <= value <= high), None)
+        if unit is None:
+            ranges = " or ".join(f"{low:g}-{high:g} ({u})" for low, high, u in BARE_HEIGHT_RULES)
+            raise ValueError(
+                f"height {raw!r} has no unit and {value:g} is ambiguous (a bare height is read only in {ranges}): "
+                "state the unit in the cell, the column header or metadata_files.height_unit"
+            )
     return round(value * _TO_METRES[unit], 4)
 
 
 def parse_weight(raw: str, unit_hint: str | None) -> float:
-    found = _NUMBER_UNIT.match(raw.strip().lower())
-    if not found:
-        raise ValueError(f"cannot read a weight from {raw!r}")
-    unit = _UNIT_WORDS.get(found.group(2)) if found.group(2) else (unit_hint or "kg")
-    if unit not in _TO_KG:
-        raise ValueError(f"unit {found.group(2)!r} is not a mass")
-    kg = round(float(found.group(1).replace(",", ".")) * _TO_KG[unit], 2)
-    if not 2 <= kg <= 400:
-        raise ValueError(f"weight {raw!r} ({kg} kg) is out of range")
+    """Kilograms from '70 kg', '154 lb'; a bare number only with a column unit (kg and lb ranges overlap)."""
+    value, unit = _number_and_unit(raw, "weight", _TO_KG, unit_hint)
+    if unit is None:
+        raise ValueError(
+            f"weight {raw!r} has no unit (kg and lb overlap, so it is not guessed): "
+            "state kg or lb in the cell or the column header"
+        )
+    kg = round(value * _TO_KG[unit], 2)
+    if not WEIGHT_RANGE_KG[0] <= kg <= WEIGHT_RANGE_KG[1]:
+        raise ValueError(f"weight {raw!r} ({kg} kg) is outside {WEIGHT_RANGE_KG[0]:g}-{WEIGHT_RANGE_KG[1]:g} kg")
     return kg
 
 

@@ -21,6 +21,7 @@ from biomarker_assets.lib.biomarkers.quality import file_rates
 from biomarker_assets.lib.skdh.errors import PipelineRunError, PipelineSpecError
 from biomarker_assets.lib.skdh.pipeline import load_pipeline, pipeline_steps, step_name
 from biomarker_assets.lib.skdh.readers import READERS, is_signal_step, reader_for_class, reader_named
+from biomarker_assets.lib.skdh.short_recording import wear_window_too_long
 from biomarker_assets.lib.skdh.time_checks import check_time
 from biomarker_assets.lib.skdh.traps import calibration_record, check_step_inputs, n_samples
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
@@ -120,6 +121,10 @@ def _run_steps(
         if step_listener is not None:
             step_listener(i, type(proc).__name__)
         check_step_inputs(i, proc, kwargs)
+        if skipped := wear_window_too_long(i, proc, kwargs):  # SKDH would raise: wear is not computed, with why
+            results[step_name(proc)], skip_note, kwargs = skipped
+            capture.note(skip_note)
+            continue
         before = kwargs
         kwargs, step_result = _predict(i, proc, kwargs)
         if final_inputs is not None and "file_fs_measured" not in final_inputs and kwargs.get("time") is not None:

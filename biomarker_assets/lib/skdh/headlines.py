@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import numpy as np
 
+#: the result key of a wear step skipped on a recording shorter than its window (lib/skdh/short_recording.py)
+WEAR_NOT_COMPUTED = "wear_not_computed"
+
 
 def floats(values: Any) -> np.ndarray:
     """``values`` as a flat float array; empty when they are not numbers."""

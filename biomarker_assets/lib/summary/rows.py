@@ -111,6 +111,9 @@ def day_rows(
             for skdh_name, column in present.items():
                 value = _floats(table[skdh_name])[i]
                 row[column] = None if np.isnan(value) else float(value)
+            if "wear_hours" in present.values() and "Wear Minutes" in table.column_names:
+                minutes = _floats(table["Wear Minutes"])[i]  # SKDH's worn time, unrounded (N wear hours: 0.1 h)
+                row["wear_hours"] = None if np.isnan(minutes) else float(minutes) / 60.0
     return days
 
 
