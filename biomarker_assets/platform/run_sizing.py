@@ -148,7 +148,12 @@ INDEX_ASSETS = {"study_catalog", "subject_metadata"}
 def task_role_for_run(run: DagsterRun) -> str | None:
     """The index role's ARN for a run materializing the catalog or subject metadata, else None (the default role)."""
     selection = {k.to_user_string() for k in (run.asset_selection or ())}
-    if selection & INDEX_ASSETS or run.job_name in {"catalog_study", "clean_metadata_file"}:
+    if selection & INDEX_ASSETS or run.job_name in {
+        "study_catalog_job",
+        "subject_metadata_job",
+        "catalog_study",
+        "clean_metadata_file",
+    }:
         return os.environ.get(INDEX_ROLE_VARIABLE) or None
     return None
 

@@ -31,7 +31,13 @@ from biomarker_assets.platform.status import OUTCOME_TAG, file_statuses, status_
 from biomarker_assets.resources.aws import aws_client
 from biomarker_assets_tests.conftest import REPO
 
-LONG_RECORDINGS = ("raw/wrist/DM001_V1_wrist.bin", "raw/wrist/DM002_V1_wrist.cwa")  # 10 s of SKDH: not needed here
+# processed like DM001 lumbar (the story needs one processed file): their SKDH seconds are not needed here
+LONG_RECORDINGS = (
+    "raw/wrist/DM001_V1_wrist.bin",
+    "raw/wrist/DM002_V1_wrist.cwa",
+    "raw/wrist/DM006_V1_wrist.cwa",
+    "raw/walk-test/DM001_V1_lumbar.npz",
+)
 PROCESSED, QC_FAILED = "raw/lumbar/DM001_V1_lumbar.npz", "raw/clinic/DM005_V1_wrist.bin"
 WAITING_HEIGHT, WAITING_NAME = "raw/lumbar/DM003_V1_lumbar.npz", "raw/wrist/recording final (2).cwa"
 FAILED = "raw/wrist/DM004_V1_wrist.cwa"
@@ -104,9 +110,9 @@ def ui(moto_url, samples, tmp_path_factory):
         aws_client("s3").delete_object(Bucket=DEMO_BUCKET, Key=path)
     # runs launched (by GraphQL, by the backfill daemon) execute at once, in this process
     with dg.instance_for_test(synchronous_run_coordinator=True, synchronous_run_launcher=True) as instance:
-        _in_process(instance, "discover_studies", [None])
-        _in_process(instance, "catalog_study", [DEMO_STUDY])
-        _in_process(instance, "clean_metadata_file", instance.get_dynamic_partitions(str(metadata_files.name)))
+        _in_process(instance, "study_configs_job", [None])
+        _in_process(instance, "study_catalog_job", [DEMO_STUDY])
+        _in_process(instance, "subject_metadata_job", instance.get_dynamic_partitions(str(metadata_files.name)))
         target = ModuleTarget(
             module_name="biomarker_assets.definitions",
             attribute=None,

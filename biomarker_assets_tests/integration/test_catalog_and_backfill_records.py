@@ -70,8 +70,8 @@ def test_backfills_in_a_code_location_are_job_backfills_metadata_first(instance)
     assert [b.backfill_id for b in backfills] == ["abc-metadata", "abc"] and backfill_id == "abc"
     metadata_backfill, data_backfill = backfills
     assert metadata_backfill.partition_set_origin is not None and data_backfill.partition_set_origin is not None
-    assert metadata_backfill.partition_set_origin.partition_set_name == "clean_metadata_file_partition_set"
-    assert data_backfill.partition_set_origin.partition_set_name == "process_data_file_partition_set"
+    assert metadata_backfill.partition_set_origin.partition_set_name == "subject_metadata_job_partition_set"
+    assert data_backfill.partition_set_origin.partition_set_name == "file_biomarkers_job_partition_set"
     assert data_backfill.partition_names == data and metadata_backfill.partition_names == [meta]
     assert not data_backfill.is_asset_backfill and data_backfill.tags == {STUDY_TAG: "s"}
     submit_files_backfill(instance, "s", pairs, "t", "d", backfill_id="abc", repository=repository)

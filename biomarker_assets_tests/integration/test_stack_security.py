@@ -228,8 +228,11 @@ def _run(job_name: str, assets: list[str], tags: dict[str, str] | None = None) -
 @pytest.mark.parametrize(
     ("job", "assets", "index"),
     [
-        ("catalog_study", ["study_catalog"], True),
+        ("study_catalog_job", ["study_catalog"], True),
+        ("subject_metadata_job", ["subject_metadata"], True),
+        ("catalog_study", ["study_catalog"], True),  # the former names still launch the same assets
         ("clean_metadata_file", ["subject_metadata"], True),
+        ("file_biomarkers_job", ["file_biomarkers"], False),
         ("__ASSET_JOB", ["study_catalog"], True),
         ("process_data_file", ["file_biomarkers"], False),
         ("summarize_study", ["study_summary"], False),

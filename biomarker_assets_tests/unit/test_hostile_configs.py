@@ -141,7 +141,7 @@ def test_a_pipeline_exactly_as_pipeline_save_writes_it_is_accepted(tmp_path):
     text += textwrap.indent(saved, "      ")
     text += "".join(
         f"  {name}:\n    version: '1'\n    skdh: {json.dumps(DEMO['pipelines']['wrist-day']['skdh'])}\n"
-        for name in ("wrist-activity", "clinic-activity", "gait")
+        for name in ("wrist-activity", "clinic-activity", "gait", "walk-test")
     )
     loaded = parse_config(text)
     spec = loaded.config.pipelines["wrist-day"].skdh

@@ -21,7 +21,7 @@ from skdh.base import BaseProcess
 from biomarker_assets.lib.skdh.allowlist import ALLOWED_PACKAGES, resolve_process
 from biomarker_assets.lib.skdh.digest import jsonable
 from biomarker_assets.lib.skdh.errors import PipelineSpecError
-from biomarker_assets.lib.skdh.execution import run_pipeline
+from biomarker_assets.lib.skdh.execution import ReaderFailed, run_pipeline
 from biomarker_assets.lib.skdh.parameter_policy import POLICY, parameter_value_problems, qualified_name
 from biomarker_assets.lib.skdh.pipeline import load_pipeline, step_parameters
 from biomarker_assets.lib.skdh.validation import validate_pipeline_spec
@@ -216,7 +216,7 @@ def test_a_pickle_in_an_npz_never_runs_even_from_a_pipeline_built_with_allow_pic
 
     built = skdh.Pipeline()
     built.add(skdh.io.ReadNumpyFile(allow_pickle=True))
-    with pytest.raises(ValueError, match="Object arrays cannot be loaded when allow_pickle=False"):
+    with pytest.raises(ReaderFailed, match="Object arrays cannot be loaded when allow_pickle=False"):
         run_pipeline(built, npz)
     assert not marker.exists()
 

@@ -39,7 +39,7 @@ def test_a_problem_is_noticed_once_until_it_changes():
     invalid = first_notice(notified, "a", ConfigError("a.yaml", ["study: required", "bucket: required"]))
     assert invalid is not None
     assert (invalid.kind, invalid.reason) == ("invalid_config", "2 error(s) in the study config")
-    assert invalid.details == {"errors": ["study: required", "bucket: required"]}
+    assert invalid.details == {"errors": ["study: required", "bucket: required"], "error_count": 2}
     bucket = first_notice(notified, "a", LookupError("bucket x does not exist"))
     assert bucket is not None and bucket.kind == "missing_bucket"
 

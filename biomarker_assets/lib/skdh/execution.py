@@ -53,12 +53,30 @@ def _predict(i: int, proc: Any, kwargs: dict) -> tuple[dict, Any]:
     except MemoryError:
         raise  # a memory limit, not a file problem: the contained run names the limit
     except Exception as exc:
+        _check_stored_time(i, reader.process, kwargs.get("file"))  # a bad time column says so, not pandas' error
         device = f"the {reader.device} reader" if reader.device else "the reader"
         raise ReaderFailed(
             f"step {i} ({reader.process!r}): {device} could not read this file: {type(exc).__name__}: {exc}"
         ) from exc
     check_time(i, reader.process, kwargs.get("time"))
     return kwargs, result
+
+
+def _check_stored_time(step: int, process: str, file: Any) -> None:
+    """After a ``.npz`` reader raised: name what is wrong with the file's own ``time`` array, if anything.
+
+    With a study time zone, SKDH's reader converts the timestamps with pandas first, so text or
+    out-of-range times raise pandas' ``DateParseError``/``OutOfBoundsDatetime`` before the
+    project's check of the read output runs.
+    """
+    if process != "ReadNumpyFile" or not isinstance(file, str | Path):
+        return
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            time = data["time"] if "time" in data.files else None
+    except Exception:  # the file is unreadable as a whole: the reader's own error says so
+        return
+    check_time(step, process, time)
 
 
 class WarningCapture:
