@@ -53,13 +53,18 @@ def _predict(i: int, proc: Any, kwargs: dict) -> tuple[dict, Any]:
     except MemoryError:
         raise  # a memory limit, not a file problem: the contained run names the limit
     except Exception as exc:
-        _check_stored_time(i, reader.process, kwargs.get("file"))  # a bad time column says so, not pandas' error
+        if type(exc).__name__ in _TIME_PARSE_ERRORS:  # a bad time column says so, not pandas' error
+            _check_stored_time(i, reader.process, kwargs.get("file"))
         device = f"the {reader.device} reader" if reader.device else "the reader"
         raise ReaderFailed(
             f"step {i} ({reader.process!r}): {device} could not read this file: {type(exc).__name__}: {exc}"
         ) from exc
     check_time(i, reader.process, kwargs.get("time"))
     return kwargs, result
+
+
+# what pandas raises converting bad timestamps to a study's zone (DateParseError is a ValueError)
+_TIME_PARSE_ERRORS = {"DateParseError", "OutOfBoundsDatetime", "OverflowError", "ParserError", "TypeError"}
 
 
 def _check_stored_time(step: int, process: str, file: Any) -> None:
