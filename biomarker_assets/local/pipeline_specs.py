@@ -142,7 +142,7 @@ def gait_pipeline_spec() -> dict:
 
     pipeline = skdh.Pipeline()
     pipeline.add(ReadNumpyFile())
-    pipeline.add(Resample(goal_fs=50.0, aa_filter=True))
+    pipeline.add(Resample(goal_fs=50.0, aa_filter=True, skdh_filter=True))  # SKDH's filter, as its truth was made
     pipeline.add(PredictGaitLumbarLgbm())
     pipeline.add(GaitLumbar(ic_prom_factor=0.1, ic_dist_factor=0.0, fc_prom_factor=0.1, fc_dist_factor=0.0))
     return spec_from_pipeline(pipeline)
