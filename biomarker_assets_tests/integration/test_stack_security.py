@@ -103,6 +103,9 @@ def test_webserver_has_its_own_role_without_launching_passing_roles_or_data():
         assert not allowed(web, action, resource), action
     daemon = role("ServiceTaskRole")
     assert allowed(daemon, "sqs:ReceiveMessage", EVENTS) and allowed(daemon, "s3:PutObject", CATALOG)
+    # a sensor's message with SQS down is kept in the config bucket (resources/notifier.py), never over a config
+    undelivered = f"arn:aws:s3:::{PARAMS['ConfigBucketName']}/_undelivered_notices/n.json"
+    assert allowed(daemon, "s3:PutObject", undelivered) and not allowed(daemon, "s3:PutObject", CONFIG)
 
 
 def test_tasks_log_in_as_the_app_user_and_only_the_bootstrap_reads_the_master_secret():

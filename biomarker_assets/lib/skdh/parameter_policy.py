@@ -212,6 +212,24 @@ POLICY: dict[str, dict[str, Rule]] = {
     },
 }
 
+# The project's own processes: a speed-only or corrected subclass takes its SKDH parent's table
+# (same signature), so a parameter allowed for SKDH's class is allowed for ours and no other.
+POLICY.update(
+    {
+        "biomarker_assets.skdh_processes.activity.ActivityLevelClassificationFast": POLICY[
+            "skdh.activity.core.ActivityLevelClassification"
+        ],
+        "biomarker_assets.skdh_processes.wear.AccelThresholdWearDetectionFast": POLICY[
+            "skdh.preprocessing.wear_detection.AccelThresholdWearDetection"
+        ],
+        "biomarker_assets.skdh_processes.gait.PredictGaitLumbarLgbmCorrected": POLICY[
+            "skdh.context.gait_classification.PredictGaitLumbarLgbm"
+        ],
+        "biomarker_assets.skdh_processes.gait.SupervisedGaitBout": {"max_minutes": number},
+        "biomarker_assets.skdh_processes.units.GyroscopeUnits": {"units": one_of("deg/s", "rad/s")},
+    }
+)
+
 
 def qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
