@@ -86,3 +86,17 @@ def test_enmo_after_resample_is_not_biased():
 def test_fix_is_recorded_for_provenance():
     assert Resample.PROVENANCE_NOTE == RESAMPLE_FIX_NOTE and "0.9886" in RESAMPLE_FIX_NOTE
     assert Resample()._kw["skdh_filter"] is False  # the parameter recorded in a saved pipeline
+
+
+def test_piecewise_spline_equals_one_spline(monkeypatch):
+    """Long recordings are splined in pieces (memory); the pieces must give the same numbers."""
+    from scipy.interpolate import make_interp_spline
+
+    from biomarker_assets.skdh_processes import resample
+
+    t = _recording(98.4, seconds=30.0)
+    x = np.random.default_rng(1).standard_normal((t.size, 3))
+    t_new = T0 + np.arange(0, 29.9, 1 / 50.0)
+    whole = make_interp_spline(t - T0, x, k=3, axis=0)(t_new - T0)
+    monkeypatch.setattr(resample, "_SPLINE_CHUNK", 100)
+    np.testing.assert_allclose(resample._spline(t - T0, x, t_new - T0), whole, rtol=0, atol=1e-12)
