@@ -136,14 +136,14 @@ def test_day_file_is_the_size_of_a_geneactiv_day(day_results):
 
 
 def test_wear_is_the_day_minus_the_detected_shelf_time(day_results):
-    # still on the shelf 07:00-09:15 (2 h 15 min); 60-min windows every 15 min
-    # mark 90 min of it: wear = 24 h - 1.5 h
+    # still on the shelf 07:00-09:15 (2 h 15 min); 20-min windows every 5 min
+    # mark 2 h of it (SKDH's 60/15 marked 1.5 h): wear = 24 h - 2 h
     fs = 50.0
     wear = day_results["AccelThresholdWearDetection"]["wear"]
-    np.testing.assert_array_equal(wear, [[0, int(19 * 3600 * fs)], [int(20.5 * 3600 * fs), int(24 * 3600 * fs) - 1]])
+    np.testing.assert_array_equal(wear, [[0, int(19 * 3600 * fs)], [int(21 * 3600 * fs), int(24 * 3600 * fs) - 1]])
     act = day_results["ActivityLevelClassification"]
-    assert act["N wear hours"][0] == pytest.approx(22.5)
-    assert day_results["SleepCorrected"]["Wear Minutes"][0] == pytest.approx(1350.0)
+    assert act["N wear hours"][0] == pytest.approx(22.0)
+    assert day_results["SleepCorrected"]["Wear Minutes"][0] == pytest.approx(1320.0)
 
 
 def test_sleep_is_plausible(day_results):

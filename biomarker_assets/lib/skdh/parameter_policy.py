@@ -151,7 +151,7 @@ POLICY: dict[str, dict[str, Rule]] = {
     ),
     "skdh.sleep.sleep.Sleep": _SLEEP,
     "biomarker_assets.skdh_processes.sleep.SleepCorrected": _SLEEP,
-    "biomarker_assets.skdh_processes.resample.Resample": {"goal_fs": number, "aa_filter": boolean},
+    "biomarker_assets.skdh_processes.resample.Resample": {"goal_fs": number, **_bools("aa_filter", "skdh_filter")},
     "skdh.activity.core.ActivityLevelClassification": {
         **_numbers("short_wlen", "bout_criteria", "bout_metric", "min_wear_time"),
         **{name: list_of(number, 16) for name in ("max_accel_lens", "bout_lens")},

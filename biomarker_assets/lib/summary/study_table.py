@@ -56,7 +56,8 @@ COLUMN_NOTES: dict[str, str] = {
     "window_end_utc_offset": "UTC offset of window_end; differs from the start's on a day the clocks change",
     "window_hours_covered": "real elapsed hours of the window the recording covers [h] (25 on a fall-back day)",
     "window_partial": "the recording starts after or ends before the window: headline means leave it out",
-    "wear_hours": "hours worn in the window [h] (SKDH ActivityLevelClassification N wear hours)",
+    "wear_hours": "hours worn in the window [h] (SKDH ActivityLevelClassification N wear hours); resolution: the wear "
+    "step's window_skip; each off-wrist spell counts ~window_length - window_skip min short (README Wear time)",
     "total_sleep_time_min": "total sleep time in the night's window [min]",
     "sleep_opportunity_min": "total sleep opportunity (TSO) duration [min]",
     "sleep_onset_latency_min": "sleep onset latency [min]",
