@@ -88,10 +88,10 @@ def test_alias_bomb_is_refused_before_expanding():
 
 def test_a_small_alias_is_read_as_its_value():
     """``Pipeline.save`` writes an anchor and alias when two parameters share one tuple object."""
-    text = DEMO_TEXT.replace("expected_fs: 50}", "expected_fs: &fs 50.0}").replace("{goal_fs: 50.0}", "{goal_fs: *fs}")
+    text = DEMO_TEXT.replace("expected_fs: 50}", "expected_fs: &fs 50.0}").replace("{goal_fs: 50.0,", "{goal_fs: *fs,")
     assert text.count("*fs") == 1
     steps = parse_config(text).config.pipelines["gait"].skdh["Steps"]
-    assert steps[1]["parameters"] == {"goal_fs": 50.0}
+    assert steps[1]["parameters"] == {"goal_fs": 50.0, "skdh_filter": True}
 
 
 def test_a_config_over_the_size_limit_is_refused_before_parsing():
@@ -110,7 +110,7 @@ def test_duplicate_keys_are_refused_with_the_key_and_both_lines():
     last_line = len(text.splitlines())
     assert len(errors) == 1
     assert f"found duplicate key 'bucket' on line {last_line} (first on line {bucket_line})" in errors[0], errors
-    nested = DEMO_TEXT.replace("parameters: {goal_fs: 50.0}", "parameters: {goal_fs: 50.0, goal_fs: 5.0}")
+    nested = DEMO_TEXT.replace("parameters: {goal_fs: 50.0,", "parameters: {goal_fs: 50.0, goal_fs: 5.0,")
     assert "found duplicate key 'goal_fs'" in _errors(nested)[0]
 
 
