@@ -98,6 +98,9 @@ def test_sqs_holds_exactly_the_expected_messages(demo):
     for message in messages:
         assert set(message) == {"kind", "study", "file", "reason", "time", "details"}
         assert message["reason"]
+    for qc in (m for m in messages if m["kind"] == "qc_failed"):  # names only the checks that failed
+        assert all(f"{check}: " in qc["reason"] for check in qc["details"]["checks"]), qc
+        assert "not configured" not in qc["reason"], qc  # a check that does not apply is not a failure
     invalid = next(m for m in messages if m["kind"] == "invalid_config")
     assert any(e.startswith("bucket:") for e in invalid["details"]["errors"])
 

@@ -306,7 +306,7 @@ def _process_data_file(context, study_store, metadata_table, notifier, options: 
             Kind.QC_FAILED,
             file.study,
             file.uri,
-            "; ".join(f"{c.check_name}: {c.description}" for c in checks if not c.passed),
+            "; ".join(f"{c.check_name}: {c.description}" for c in checks if c.check_name in failing),
             checks=failing,
             pipeline=pipeline_name,
         )
