@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from biomarker_assets.lib.skdh.version import SKDH_VERSION as _SKDH_VERSION
 
-__all__ = ["WRIST_PIPELINE_SPEC", "gait_pipeline_spec"]
+__all__ = ["WRIST_PIPELINE_SPEC", "gait_pipeline_spec", "pipeline_step"]
 
 
-def _step(process: str, module: str, parameters: dict, package: str = "skdh", name: str | None = None) -> dict:
+def pipeline_step(process: str, module: str, parameters: dict, package: str = "skdh", name: str | None = None) -> dict:
     """One pipeline step as ``skdh.Pipeline.save`` writes it (named after its process unless named, nothing saved)."""
     return {
         "name": name or process,
@@ -51,12 +51,12 @@ def _step(process: str, module: str, parameters: dict, package: str = "skdh", na
 #   as with SKDH's classes.
 WRIST_PIPELINE_SPEC: dict = {
     "Steps": [
-        _step(
+        pipeline_step(
             "ReadBin",
             "io.geneactiv",
             {"trim_keys": None, "trim_start_factor": None, "ext_error": "warn"},
         ),
-        _step(
+        pipeline_step(
             "AccelThresholdWearDetectionFast",
             "skdh_processes.wear",
             {
@@ -71,8 +71,8 @@ WRIST_PIPELINE_SPEC: dict = {
             package="biomarker_assets",
             name="AccelThresholdWearDetection",
         ),
-        _step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24}),
-        _step(
+        pipeline_step("GetDayWindowIndices", "preprocessing.window_days", {"bases": 12, "periods": 24}),
+        pipeline_step(
             "SleepCorrected",
             "skdh_processes.sleep",
             {
@@ -98,7 +98,7 @@ WRIST_PIPELINE_SPEC: dict = {
             },
             package="biomarker_assets",
         ),
-        _step(
+        pipeline_step(
             "ActivityLevelClassificationFast",
             "skdh_processes.activity",
             {

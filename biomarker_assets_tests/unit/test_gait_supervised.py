@@ -12,6 +12,7 @@ same tolerance is used here. The three files come from SKDH's source distributio
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +28,7 @@ from biomarker_assets.local.pipeline_specs import gait_pipeline_spec
 from biomarker_assets.skdh_processes.gait import SUPERVISED_BOUT_NOTE
 from biomarker_assets_tests.support.device_files import write_npz
 from biomarker_assets_tests.support.skdh_source_data import gyro_gait_truth
+from biomarker_assets_tests.support.spec_steps import step
 
 NPZ = ("ReadNumpyFile", "io.numpy_compressed")
 CWA = ("ReadCwa", "io.axivity")
@@ -37,7 +39,7 @@ CLASSIFIER = ("PredictGaitLumbarLgbmCorrected", "skdh_processes.gait")
 GAIT = ("GaitLumbar", "gait.core")
 
 #: SKDH's test_with_turns_apcwt parameters (max_stride_time/loading_factor: SKDH's defaults are its lambdas)
-APCWT = {"ic_prom_factor": 0.1, "ic_dist_factor": 0.0, "fc_prom_factor": 0.1, "fc_dist_factor": 0.0}
+APCWT: dict[str, Any] = {"ic_prom_factor": 0.1, "ic_dist_factor": 0.0, "fc_prom_factor": 0.1, "fc_dist_factor": 0.0}
 #: SKDH's test_with_turns_vcwt parameters
 VCWT = {
     "downsample": True,
@@ -48,12 +50,6 @@ VCWT = {
     "max_stride_time": 2.25,
     "loading_factor": 0.2,
 }
-
-
-def step(which: tuple[str, str], **parameters) -> dict:
-    process, module = which
-    package = "biomarker_assets" if module.startswith("skdh_processes") else "skdh"
-    return {"name": process, "process": process, "package": package, "module": module, "parameters": parameters}
 
 
 def spec(*steps: dict) -> dict:

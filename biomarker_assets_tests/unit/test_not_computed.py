@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,20 +22,13 @@ from biomarker_assets.lib.study_config.loading import parse_config
 from biomarker_assets.lib.study_config.schema import QualityChecks
 from biomarker_assets.local.wrist_recording import generate_wrist_day
 from biomarker_assets_tests.support.device_files import write_npz
+from biomarker_assets_tests.support.spec_steps import step
 
 SECONDS = 105.0
 
 
-def _step(process: str, module: str, **parameters) -> dict:
-    return {
-        "name": process,
-        "process": process,
-        "package": "biomarker_assets" if module.startswith("skdh_processes") else "skdh",
-        "module": module,
-        "parameters": parameters,
-        "save_file": None,
-        "plot_file": None,
-    }
+def _step(process: str, module: str, **parameters: Any) -> dict:
+    return step((process, module), **parameters)
 
 
 PIPELINE = {

@@ -33,6 +33,7 @@ from biomarker_assets.lib.study_config.loading import ConfigError, parse_config
 from biomarker_assets.local.demo import STUDY_FILES
 from biomarker_assets.local.pipeline_specs import gait_pipeline_spec
 from biomarker_assets_tests.support.device_files import still_postures, write_npz
+from biomarker_assets_tests.support.spec_steps import step
 
 CWA = ("ReadCwa", "io.axivity")
 NPZ = ("ReadNumpyFile", "io.numpy_compressed")
@@ -47,20 +48,6 @@ PREDICT_GAIT = ("PredictGaitLumbarLgbm", "context.gait_classification")
 GAIT = ("GaitLumbar", "gait.core")
 
 GAIT_PIPELINE_SPEC = gait_pipeline_spec()
-
-
-def step(which: tuple[str, str], name: str | None = None, **parameters) -> dict:
-    process, module = which
-    package = "biomarker_assets" if module.startswith("skdh_processes") else "skdh"
-    return {
-        "name": name or process,
-        "process": process,
-        "package": package,
-        "module": module,
-        "parameters": parameters,
-        "save_file": None,
-        "plot_file": None,
-    }
 
 
 def spec(*steps: dict) -> dict:
