@@ -60,24 +60,24 @@ def _along_first_axis(arr: np.ndarray, axis: int) -> bool:
     return arr.ndim in (1, 2) and -arr.ndim <= axis < arr.ndim and axis % arr.ndim == 0
 
 
-def moving_max_fast(a, w_len, skip, trim=True, axis=-1):
-    """``skdh.utility.math.moving_max``, block-wise when the window is a multiple of the step; identical results."""
+def _moving_fast(reduce, skdh_fallback, a, w_len, skip, trim, axis):
+    """Block-wise ``reduce`` over windows when the window is a multiple of the step, else SKDH's own function."""
     arr = np.asarray(a)
     if _along_first_axis(arr, axis) and w_len > 0 and skip > 0:
-        out = _blockwise(np.max, arr, int(w_len), int(skip), trim)
+        out = _blockwise(reduce, arr, int(w_len), int(skip), trim)
         if out is not None:
             return out
-    return _skdh_moving_max(a, w_len, skip, trim=trim, axis=axis)
+    return skdh_fallback(a, w_len, skip, trim=trim, axis=axis)
+
+
+def moving_max_fast(a, w_len, skip, trim=True, axis=-1):
+    """``skdh.utility.math.moving_max``, block-wise when the window is a multiple of the step; identical results."""
+    return _moving_fast(np.max, _skdh_moving_max, a, w_len, skip, trim, axis)
 
 
 def moving_min_fast(a, w_len, skip, trim=True, axis=-1):
     """``skdh.utility.math.moving_min``, block-wise when the window is a multiple of the step; identical results."""
-    arr = np.asarray(a)
-    if _along_first_axis(arr, axis) and w_len > 0 and skip > 0:
-        out = _blockwise(np.min, arr, int(w_len), int(skip), trim)
-        if out is not None:
-            return out
-    return _skdh_moving_min(a, w_len, skip, trim=trim, axis=axis)
+    return _moving_fast(np.min, _skdh_moving_min, a, w_len, skip, trim, axis)
 
 
 class AccelThresholdWearDetectionFast(AccelThresholdWearDetection):
