@@ -37,7 +37,7 @@ from biomarker_assets.platform.status import latest_outcome
 from biomarker_assets.resources.aws import aws_client, region_name
 from biomarker_assets.resources.notifier import Kind, Notifier
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets_tests.support.aws_faults import error_response, for_key, inject
+from biomarker_assets_tests.support.aws_faults import first_call_fails, for_key, inject
 
 assert defs.resources is not None  # bound in defs/resources.py
 RESOURCES = {key: defs.resources[key] for key in ("study_store", "notifier", "metadata_table", "processing_options")}
@@ -355,15 +355,7 @@ def test_a_message_over_the_sqs_limit_is_sent_shortened_with_its_full_copy_in_s3
 
 def test_a_500_on_get_object_is_retried_by_the_client(study, instance):
     calls: list[str] = []
-
-    def one_500(request, **_):
-        if for_key(KEY)(request):
-            calls.append(request.url)
-            if len(calls) == 1:
-                return error_response(request, 500, "InternalError")
-        return None
-
-    with inject("s3", "GetObject", one_500):
+    with inject("s3", "GetObject", first_call_fails(KEY, 500, "InternalError", calls)):
         result = materialize(instance)
     assert result.success and len(calls) == 2
     assert latest() is not None and drain_messages() == []
@@ -371,16 +363,8 @@ def test_a_500_on_get_object_is_retried_by_the_client(study, instance):
 
 def test_a_transient_error_outlasting_the_client_retries_the_file_and_a_bad_file_is_not(study, instance, monkeypatch):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the client gives up at once: the step's retry policy takes over
-    calls: list[str] = []
-
-    def first_head_throttled(request, **_):  # the file's first HEAD (resolving the partition) is throttled
-        if for_key(KEY)(request):
-            calls.append(request.url)
-            if len(calls) == 1:
-                return error_response(request, 503, "SlowDown")
-        return None
-
-    with inject("s3", "HeadObject", first_head_throttled):
+    calls: list[str] = []  # the file's first HEAD (resolving the partition) is throttled
+    with inject("s3", "HeadObject", first_call_fails(KEY, 503, "SlowDown", calls)):
         result = materialize(instance)
     assert result.success and len(calls) >= 2
     assert [e.event_type_value for e in result.all_events].count("STEP_UP_FOR_RETRY") == 1

@@ -42,3 +42,16 @@ def inject(service: str, operation: str, handler: Callable[..., object]) -> Iter
 
 def for_key(key: str) -> Callable[[object], bool]:
     return lambda request: request.url.split("?")[0].endswith("/" + key)  # type: ignore[attr-defined]  # AWSPreparedRequest
+
+
+def first_call_fails(key: str, status: int, code: str, calls: list[str]) -> Callable[..., AWSResponse | None]:
+    """An :func:`inject` handler: the first request for ``key`` gets ``status``/``code``; all go to ``calls``."""
+
+    def handler(request, **_: object) -> AWSResponse | None:
+        if for_key(key)(request):
+            calls.append(request.url)
+            if len(calls) == 1:
+                return error_response(request, status, code)
+        return None
+
+    return handler
