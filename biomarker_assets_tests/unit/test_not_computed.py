@@ -18,7 +18,7 @@ from biomarker_assets.lib.biomarkers.kinds import evaluate_qc, headline_biomarke
 from biomarker_assets.lib.biomarkers.processing import process_local_file
 from biomarker_assets.lib.biomarkers.quality import failed
 from biomarker_assets.lib.skdh.version import SKDH_VERSION
-from biomarker_assets.lib.study_config.loading import parse_config
+from biomarker_assets.lib.study_config.loading import LoadedConfig, parse_config
 from biomarker_assets.lib.study_config.schema import QualityChecks
 from biomarker_assets.local.wrist_recording import generate_wrist_day
 from biomarker_assets_tests.support.device_files import write_npz
@@ -42,6 +42,20 @@ PIPELINE = {
 }
 
 
+def _study(pipeline_name: str, pipeline: dict) -> LoadedConfig:
+    """A one-pipeline study config for the short recording, parsed as a real config is."""
+    config = {
+        "study": "short",
+        "bucket": "short-study",
+        "prefixes": ["raw/"],
+        "results_prefix": "results/",
+        "filename": {"pattern": r"(?P<subject>\w+)\.npz", "required_fields": ["subject"]},
+        "data_files": [{"match": {"glob": "raw/**"}, "pipeline": pipeline_name}],
+        "pipelines": {pipeline_name: pipeline},
+    }
+    return parse_config(yaml.safe_dump(config, sort_keys=False), f"{pipeline_name}.yaml")
+
+
 @pytest.fixture(scope="module")
 def short_file(tmp_path_factory):
     """105 s of the generated wrist day at 50 Hz (10:00, mid-morning: worn, awake)."""
@@ -52,16 +66,7 @@ def short_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def processed(short_file, tmp_path_factory):
-    config = {
-        "study": "short",
-        "bucket": "short-study",
-        "prefixes": ["raw/"],
-        "results_prefix": "results/",
-        "filename": {"pattern": r"(?P<subject>\w+)\.npz", "required_fields": ["subject"]},
-        "data_files": [{"match": {"glob": "raw/**"}, "pipeline": "short"}],
-        "pipelines": {"short": {"version": "1", "skdh": copy.deepcopy(PIPELINE), "qc": {"min_wear_hours": 10}}},
-    }
-    loaded = parse_config(yaml.safe_dump(config, sort_keys=False), "short.yaml")
+    loaded = _study("short", {"version": "1", "skdh": copy.deepcopy(PIPELINE), "qc": {"min_wear_hours": 10}})
     out = tmp_path_factory.mktemp("out")
     return process_local_file(short_file, loaded=loaded, pipeline_name="short", inputs={}, out_dir=out), out
 
@@ -125,16 +130,7 @@ def test_a_recording_shorter_than_the_wear_window_has_no_wear_time_and_says_why(
     first, *rest = copy.deepcopy(PIPELINE["Steps"])
     wear = _step("AccelThresholdWearDetection", "preprocessing.wear_detection")
     pipeline = {**PIPELINE, "Steps": [first, wear, *rest]}
-    config = {
-        "study": "short",
-        "bucket": "short-study",
-        "prefixes": ["raw/"],
-        "results_prefix": "results/",
-        "filename": {"pattern": r"(?P<subject>\w+)\.npz", "required_fields": ["subject"]},
-        "data_files": [{"match": {"glob": "raw/**"}, "pipeline": "wear"}],
-        "pipelines": {"wear": {"version": "1", "skdh": pipeline}},
-    }
-    loaded = parse_config(yaml.safe_dump(config, sort_keys=False), "wear.yaml")
+    loaded = _study("wear", {"version": "1", "skdh": pipeline})
     result = process_local_file(short_file, loaded=loaded, pipeline_name="wear", inputs={}, out_dir=tmp_path)
     headline = json.loads((tmp_path / "headline.json").read_text())
     assert headline["wear_hours"] is None
