@@ -38,22 +38,6 @@ from pathlib import Path
 import numpy as np
 
 TARGET = 0.5
-SKDH_OF = {  # fast process -> SKDH's class it re-implements (process, module)
-    "AccelThresholdWearDetectionFast": ("AccelThresholdWearDetection", "preprocessing.wear_detection"),
-    "ActivityLevelClassificationFast": ("ActivityLevelClassification", "activity.core"),
-}
-
-
-def skdh_spec(spec: dict) -> dict:
-    """``spec`` with each fast process replaced by the SKDH class it re-implements."""
-    steps = []
-    for step in spec["Steps"]:
-        step = dict(step)
-        if step["process"] in SKDH_OF:
-            step["process"], step["module"] = SKDH_OF[step["process"]]
-            step["package"] = "skdh"
-        steps.append(step)
-    return {**spec, "Steps": steps}
 
 
 def differences(actual, expected, where: str = "", rtol: float = 1e-12) -> list[str]:
@@ -98,7 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
 
-    from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC
+    from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC, bare_skdh_spec
     from biomarker_assets_tests.support.cwa_writer import write_wrist_cwa
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -110,7 +94,7 @@ def main(argv=None) -> int:
         tmp.replace(path)
     fast_spec = json.loads(json.dumps(WRIST_PIPELINE_SPEC))
     fast_spec["Steps"][0].update(name="ReadCwa", process="ReadCwa", module="io.axivity")
-    specs = {"skdh": skdh_spec(fast_spec), "fast": fast_spec}
+    specs = {"skdh": bare_skdh_spec(fast_spec), "fast": fast_spec}
     label = f"{args.days * 24:g} h" if args.days < 2 else f"{args.days:g} d"
     print(f"{label} @ {args.fs:g} Hz: {path} ({path.stat().st_size / 1e6:,.1f} MB)", flush=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from biomarker_assets.lib.skdh.version import SKDH_VERSION as _SKDH_VERSION
 
-__all__ = ["WRIST_PIPELINE_SPEC", "gait_pipeline_spec", "pipeline_step"]
+__all__ = ["SKDH_ORIGINAL_OF", "WRIST_PIPELINE_SPEC", "bare_skdh_spec", "gait_pipeline_spec", "pipeline_step"]
 
 
 def pipeline_step(process: str, module: str, parameters: dict, package: str = "skdh", name: str | None = None) -> dict:
@@ -150,3 +150,23 @@ def gait_pipeline_spec() -> dict:
     pipeline.add(PredictGaitLumbarLgbm())
     pipeline.add(GaitLumbar(ic_prom_factor=0.1, ic_dist_factor=0.0, fc_prom_factor=0.1, fc_dist_factor=0.0))
     return spec_from_pipeline(pipeline)
+
+
+# The project's speed-only processes -> the SKDH class each re-implements (process, module): the baseline
+# that benchmarks and equality tests run the same pipeline with.
+SKDH_ORIGINAL_OF = {
+    "AccelThresholdWearDetectionFast": ("AccelThresholdWearDetection", "preprocessing.wear_detection"),
+    "ActivityLevelClassificationFast": ("ActivityLevelClassification", "activity.core"),
+}
+
+
+def bare_skdh_spec(spec: dict) -> dict:
+    """``spec`` with each fast process replaced by the SKDH class it re-implements."""
+    steps = []
+    for step in spec["Steps"]:
+        step = dict(step)
+        if step["process"] in SKDH_ORIGINAL_OF:
+            step["process"], step["module"] = SKDH_ORIGINAL_OF[step["process"]]
+            step["package"] = "skdh"
+        steps.append(step)
+    return {**spec, "Steps": steps}

@@ -22,7 +22,7 @@ from biomarker_assets.lib.biomarkers.processing import project_processes
 from biomarker_assets.lib.skdh.allowlist import resolve_process
 from biomarker_assets.lib.skdh.pipeline import load_pipeline
 from biomarker_assets.lib.skdh.validation import validate_pipeline_spec
-from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC
+from biomarker_assets.local.pipeline_specs import WRIST_PIPELINE_SPEC, bare_skdh_spec
 from biomarker_assets.local.wrist_recording import generate_wrist_day
 from biomarker_assets.skdh_processes import (
     PROJECT_PROCESSES,
@@ -166,22 +166,6 @@ def test_activity_fast_equals_skdh_on_skdh_sample(samples, min_wear_time):
         assert np.isfinite(actual["wake dfa alpha"]).all()  # the DFA endpoint really ran
 
 
-def _swap_to_skdh(spec: dict) -> dict:
-    """The same pipeline with SKDH's own wear and activity classes (the truth)."""
-    skdh_of = {
-        "AccelThresholdWearDetectionFast": ("AccelThresholdWearDetection", "preprocessing.wear_detection"),
-        "ActivityLevelClassificationFast": ("ActivityLevelClassification", "activity.core"),
-    }
-    steps = []
-    for step in spec["Steps"]:
-        step = dict(step)
-        if step["process"] in skdh_of:
-            step["process"], step["module"] = skdh_of[step["process"]]
-            step["package"] = "skdh"
-        steps.append(step)
-    return {**spec, "Steps": steps}
-
-
 @pytest.fixture(scope="module")
 def wrist_day_runs():
     """The demo wrist pipeline (minus its reader) on a generated 24 h day: fast spec vs SKDH's classes."""
@@ -189,7 +173,7 @@ def wrist_day_runs():
     inputs = {"time": day["time"], "accel": day["accel"], "temperature": day["temperature"], "fs": day["fs"]}
     spec = {**WRIST_PIPELINE_SPEC, "Steps": WRIST_PIPELINE_SPEC["Steps"][1:]}
     runs = {}
-    for label, s in (("fast", spec), ("skdh", _swap_to_skdh(spec))):
+    for label, s in (("fast", spec), ("skdh", bare_skdh_spec(spec))):
         runs[label] = _quiet(load_pipeline(s).run, **inputs)
     return runs
 
