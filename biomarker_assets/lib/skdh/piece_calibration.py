@@ -158,7 +158,7 @@ def fit_calibration(
             UserWarning,
             stacklevel=2,
         )
-        stream.close()
+        _close(stream)
         return CalibrationFit(
             applied=False, skdh_results={}, temp_mean=0.0, hours_seen=0.0, windows=0, still_windows=0,
             stats_nbytes=0, **common,
@@ -174,7 +174,7 @@ def fit_calibration(
         finished, offset, scale, temp_scale, temp_mean = proc._do_iterative_closest_point_fit(store)
         if finished or i_h == len(calls) - 1:
             break
-    stream.close()
+    _close(stream)
     valid = bool(finished)
     if not finished:  # SKDH's message, word for word (its loop ran out of recording)
         warnings.warn(
@@ -197,6 +197,13 @@ def fit_calibration(
         stats_nbytes=moments.nbytes,
         **common,
     )
+
+
+def _close(stream: Iterator[Piece]) -> None:
+    """Let a file-backed generator release its file now (the fit may stop long before the recording ends)."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def _chain(first: Piece, rest: Iterator[Piece]) -> Iterator[Piece]:

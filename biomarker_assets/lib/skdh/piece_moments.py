@@ -43,7 +43,7 @@ class StoreCall:
 
 
 def plan_store_calls(n: int, nh: int, n12h: int, wlen: int) -> list[StoreCall]:
-    """The Store updates SKDH's ``predict`` loop makes on ``n`` samples if no fit succeeds (it stops at the first that does)."""
+    """The Store updates SKDH's ``predict`` loop makes on ``n`` samples until the end (it stops at a successful fit)."""
     calls: list[StoreCall] = []
     done, k = 0, 0
     while True:
