@@ -98,9 +98,8 @@ class CalibrationFit:
         temperature = piece_data.get("temperature")
         if temperature is None:
             raise ValueError("calibration was fitted with temperature, but this piece has no 'temperature'")
-        out["accel"] = (accel + offset) * scale + (temperature - self.temp_mean)[:, None] * self.skdh_results[
-            "temperature scale"
-        ]
+        temp_scale = self.skdh_results["temperature scale"]
+        out["accel"] = (accel + offset) * scale + (temperature - self.temp_mean)[:, None] * temp_scale
         return out
 
 
@@ -114,8 +113,7 @@ def _fill_store(moments: WindowMoments, call: StoreCall, wlen: int) -> Store:
     """SKDH's Store holding what SKDH's updates up to and including ``call`` would have put in it."""
     store = Store(wlen)
     sd, mean, tmean = moments.rows(call)
-    store._acc_rsd, store._acc_rm = sd, mean
-    store._tmp_rm = tmean if moments.uses_temperature else np.zeros(mean.shape[0])
+    store._acc_rsd, store._acc_rm, store._tmp_rm = sd, mean, tmean
     store._n = store._nt = call.stop
     return store
 
@@ -129,6 +127,9 @@ def fit_calibration(
     piece_seconds: float = PIECE_SECONDS,
 ) -> CalibrationFit:
     """Fit ``proc`` on ``pieces`` as ``proc.predict`` would on the whole arrays; read as few pieces as that needs.
+
+    A day-piece run calls it before its pass over the pieces, then hands each piece's data through
+    ``fit.apply`` and records ``fit.record(step_index)`` as the step's results (and note).
 
     ``fs`` as SKDH takes it: given, else the pieces' ``fs``, else ``1 / mean(diff(time))`` over the
     whole recording (one extra pass over ``time``). Raises what SKDH raises (e.g. its ``ValueError``
@@ -160,9 +161,15 @@ def fit_calibration(
         )
         _close(stream)
         return CalibrationFit(
-            applied=False, skdh_results={}, temp_mean=0.0, hours_seen=0.0, windows=0, still_windows=0,
-            stats_nbytes=0, **common,
-        )  # fmt: skip
+            applied=False,
+            skdh_results={},
+            temp_mean=0.0,
+            hours_seen=0.0,
+            windows=0,
+            still_windows=0,
+            stats_nbytes=0,
+            **common,
+        )
 
     calls = plan_store_calls(n, nh, n12h, wlen)
     moments = WindowMoments(n, wlen, [c.start for c in calls], uses_temperature)

@@ -175,9 +175,10 @@ class WindowMoments:
 def stream_fs(pieces: Pieces, piece_seconds: float, limit: int = 1 << 22) -> float:
     """SKDH's ``1 / mean(diff(time))`` over the whole recording, bit for bit, from one pass over the pieces.
 
-    NumPy sums a float64 array pairwise (halves rounded down to multiples of 8, down to blocks of
-    128), and ``np.add.reduce`` of any contiguous run of that tree's leaves is that subtree's sum; so
-    the tree is walked down to runs of at most ``limit`` differences, each summed by NumPy itself.
+    NumPy sums a float64 array pairwise (split in halves rounded down to a multiple of 8, down to
+    blocks of 128); the tree depends only on the length, so ``np.add.reduce`` of a subtree's range is
+    that subtree's sum. The tree is walked down to ranges of at most ``limit`` differences, each summed
+    by NumPy itself, in order, as the pieces arrive.
     """
     n = int(pieces.n_samples) - 1
     stream = pieces.iter_pieces(piece_seconds)
