@@ -117,6 +117,9 @@ def test_wrist_recording_needs_the_12_h_extension_and_matches_skdh(wrist, piece_
     assert fit.hours_seen == 24.0  # the first 12 h (an afternoon and evening) are not enough: SKDH adds 12 h
     assert fit.seen.startswith("the first 24 h of 36.00 h (10-s windows: 8640, still: ")
     assert np.any(fit.skdh_results["temperature scale"] != 0) == temperature
+    if temperature:  # SKDH's formula needs each sample's temperature: a piece without it is an error, not a guess
+        with pytest.raises(ValueError, match="fitted with temperature"):
+            fit.apply(without_temperature(wrist))
 
 
 class CountingPieces(ArrayPieces):
