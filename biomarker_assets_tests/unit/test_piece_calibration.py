@@ -31,32 +31,35 @@ PIECE_SECONDS = [3601.0, 7 * 3600.0]  # neither divides into 10-s windows evenly
 RESULT_KEYS = ("offset", "scale", "temperature scale")
 
 
-def crafted(hours: float, *, orientations: int = 6, seed: int = 0, extra: int = 0) -> dict[str, Any]:
+def crafted(
+    hours: float, *, orientations: int = 6, seed: int = 0, extra: int = 0, fs: float = FS, still_after: float = 0.0
+) -> dict[str, Any]:
     """Half-hour blocks alternating still (cycling through ``orientations`` of the 6 axis directions) and moving.
 
     The device error is gain/offset plus a temperature drift of the offset, so the fit's temperature
-    term matters. ``extra`` samples are added after the whole hours.
+    term matters. ``extra`` samples are added after the whole hours; before ``still_after`` hours
+    every block moves.
     """
     rng = np.random.default_rng(seed)
-    n = round(hours * 3600 * FS) + extra
-    block = int(1800 * FS)
+    n = round(hours * 3600 * fs) + extra
+    block = int(1800 * fs)
     gravity = np.zeros((n, 3))
     noise = np.empty((n, 3))
     directions = np.vstack([np.eye(3), -np.eye(3)])[:orientations]
     for b, a in enumerate(range(0, n, block)):
         z = slice(a, min(a + block, n))
         k = z.stop - z.start
-        if b % 2 == 0:
+        if b % 2 == 0 and a >= still_after * 3600 * fs:
             gravity[z] = directions[(b // 2) % orientations]
             noise[z] = rng.normal(0, 0.003, (k, 3))
         else:
             v = rng.normal(size=3)
             gravity[z] = v / np.linalg.norm(v)
             noise[z] = rng.normal(0, 0.2, (k, 3))
-    time = 1.7e9 + np.arange(n) / FS
-    temperature = 28 + 4 * np.sin(2 * np.pi * np.arange(n) / (FS * 86400)) + rng.normal(0, 0.05, n)
+    time = 1.7e9 + np.arange(n) / fs
+    temperature = 28 + 4 * np.sin(2 * np.pi * np.arange(n) / (fs * 86400)) + rng.normal(0, 0.05, n)
     accel = (gravity + noise) * GAIN + OFFSET + 0.002 * (temperature - 28)[:, None] * np.array([1.0, -0.5, 0.3])
-    return {"time": time, "accel": accel, "temperature": temperature, "fs": FS}
+    return {"time": time, "accel": accel, "temperature": temperature, "fs": fs}
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +236,30 @@ def test_sampling_rate_from_time_is_skdhs_and_so_is_the_fit():
     for limit in (1000, 1 << 22):
         assert stream_fs(ArrayPieces(no_fs), 3601.0, limit=limit) == truth
     assert_same_as_skdh(no_fs, 3601.0)
+
+
+@pytest.mark.parametrize("temperature", [True, False], ids=["temperature", "no-temperature"])
+def test_a_rate_whose_windows_do_not_fill_min_hours_matches_skdh(temperature):
+    """At 9.73 Hz a window is 97 samples and 12 h (420,336) is not a whole number of them: SKDH's next Store
+    update starts 35 samples before the 12-h mark, and so must the running sums."""
+    fs = 9.73
+    data = crafted(30.0, fs=fs, still_after=12.0, extra=3)
+    data = data if temperature else without_temperature(data)
+    wlen, nh = int(10 * fs), int(12 * 3600 * fs)
+    calls = plan_store_calls(data["time"].size, nh, nh, wlen)
+    assert calls[0].stop < calls[0].prefix == calls[1].start + 35
+    moments = WindowMoments(data["time"].size, wlen, [c.start for c in calls], temperature)
+    for piece in ArrayPieces(data).iter_pieces(3601.0):
+        moments.feed(piece.data)
+    store = Store(wlen)
+    for call in calls:
+        store.acc_rsd = data["accel"][: call.prefix]
+        if temperature:
+            store.tmp_rm = data["temperature"][: call.prefix]
+    sd, mean, tmean = moments.rows(calls[-1])
+    np.testing.assert_array_equal(sd, store.acc_rsd)
+    np.testing.assert_array_equal(mean, store.acc_rm)
+    if temperature:
+        np.testing.assert_array_equal(tmean, store.tmp_rm)
+    fit = assert_same_as_skdh(data, 3601.0)
+    assert fit.applied and fit.hours_seen == calls[1].prefix / fs / 3600  # the first 12 h move: SKDH adds 12 h
