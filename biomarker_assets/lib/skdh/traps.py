@@ -205,15 +205,24 @@ def calibration_record(
     accel = before.get("accel")
     n = int(accel.shape[0]) if isinstance(accel, np.ndarray) else 0
     hours = n / _fs(before) / 3600.0 if n else 0.0
-    result = dict(result or {})
     applied = bool(result) and after.get("accel") is not accel
+    return calibration_outcome(
+        i, proc, hours=hours, result=result, applied=applied, apply_requested=before.get("apply", True) is not False
+    )
+
+
+def calibration_outcome(
+    i: int, proc: CalibrateAccelerometer, *, hours: float, result: Mapping | None, applied: bool, apply_requested: bool
+) -> tuple[dict, str | None]:
+    """The row and note of :func:`calibration_record` from the facts alone (the day-piece fit has no whole arrays)."""
+    result = dict(result or {})
     reason = None
     if not result:
         reason = f"the recording is {hours:.2f} h long and calibration needs at least {proc.min_hours} h (min_hours)"
     elif not applied:
         reason = (
             "it was run with apply=False"
-            if before.get("apply", True) is False
+            if not apply_requested
             else "SKDH found too little still data in enough orientations to calibrate"
         )
     nan3 = np.full((1, 3), np.nan)
