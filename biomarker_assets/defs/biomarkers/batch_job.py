@@ -82,7 +82,7 @@ def process_file_batch(
         file = FileInBatch(context, file_biomarkers.key, key, check_keys)
         yield from _process(context, file, resources, failures)
         if key in failures:
-            report_planned(file, [k.name for k in check_keys], context.op_handle.to_string())
+            report_planned(file, [k.name for k in check_keys], str(context.op_handle))
             context.log.error(f"{key} failed: {failures[key]}")
         outcome = file.outcome or "superseded"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
