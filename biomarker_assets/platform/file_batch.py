@@ -98,9 +98,9 @@ def data_version_tags(
         all_partitions = isinstance(dep.partition_mapping, dg.AllPartitionMapping)
         record = _latest(instance, dep.asset_key, None if all_partitions else partition)
         event = record.asset_event if record else None
-        tags[get_input_data_version_tag(dep.asset_key)] = (event.tags or {}).get(
-            DATA_VERSION_TAG, "INITIAL"
-        ) if event else "INITIAL"
+        tags[get_input_data_version_tag(dep.asset_key)] = (
+            (event.tags or {}).get(DATA_VERSION_TAG, "INITIAL") if event else "INITIAL"
+        )
         tags[get_input_event_pointer_tag(dep.asset_key)] = str(record.storage_id) if record else NULL_EVENT_POINTER
     if version is not None:
         tags[DATA_VERSION_TAG] = version.value
@@ -138,9 +138,7 @@ def _target(file: FileInBatch) -> AssetCheckEvaluationTargetMaterializationData 
     )
 
 
-def as_events(
-    file: FileInBatch, asset_def: dg.AssetsDefinition, results: Iterator[object]
-) -> Iterator[BatchEvent]:
+def as_events(file: FileInBatch, asset_def: dg.AssetsDefinition, results: Iterator[object]) -> Iterator[BatchEvent]:
     """The asset's yielded results for one file as the events of its partition, in the order it yields them.
 
     Events the code logs itself (status observations) come before the result that follows them.

@@ -83,7 +83,9 @@ def runs_or_backfill(
     """
     if config is not None and config.files_per_run > 1:
         data = [e for e in entries if e.kind == "data"]
-        registered, runs = runs_or_backfill(context, study, [e for e in entries if e.kind != "data"], backfill_threshold)
+        registered, runs = runs_or_backfill(
+            context, study, [e for e in entries if e.kind != "data"], backfill_threshold
+        )
         if len(data) > backfill_threshold:
             for request in registration(data):
                 context.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)

@@ -77,7 +77,9 @@ def study(aws, instance, samples):
 
 
 def materialize_metadata(instance) -> None:
-    resources = {k: defs.resources[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")}
+    resources = {
+        k: (defs.resources or {})[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")
+    }
     assert dg.materialize([subject_metadata], instance=instance, resources=resources, partition_key=key(META)).success
 
 
@@ -117,7 +119,9 @@ def test_a_batch_keeps_per_file_results_status_and_failure_isolation(study, inst
     # the run fails after every file, naming the failed one only
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.step_failure_data.user_failure_data.description
+    user_failure = failure.step_failure_data.user_failure_data
+    assert user_failure is not None and user_failure.description is not None
+    message = user_failure.description
     assert message.startswith("1 of 4 file(s) failed, the others are recorded: ") and key(CORRUPT) in message
     assert all(key(k) not in message for k in [*GOOD, WAITING])
     run = instance.get_run_by_id(result.run_id)
@@ -138,7 +142,8 @@ def test_a_batch_keeps_per_file_results_status_and_failure_isolation(study, inst
         tags = record.asset_materialization.tags
         assert tags[OUTCOME_TAG] in ("processed", "qc_failed") and len(tags[DATA_VERSION_TAG]) > 8
         requirement = checks[(key(s3_key), REQUIREMENTS_CHECK)]
-        assert requirement.passed and requirement.target_materialization_data.storage_id == record.storage_id
+        target = requirement.target_materialization_data
+        assert requirement.passed and target is not None and target.storage_id == record.storage_id
     assert instance.get_materialized_partitions(ASSET) == {key(k) for k in GOOD}
 
     # the waiting file: its status observation and a failed requirements check (WARN), no results
@@ -192,7 +197,9 @@ def test_the_batch_records_what_a_one_file_run_records(study, instance):
     request = dg.RunRequest(job_name=BATCH_JOB, run_config=batch_run_config([partition]))
     assert execute(instance, request).success
     batch = latest(instance, instance.fetch_materializations, partition).asset_materialization
-    resources = {k: defs.resources[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")}
+    resources = {
+        k: (defs.resources or {})[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")
+    }
     assert dg.materialize([file_biomarkers], instance=instance, resources=resources, partition_key=partition).success
     single = latest(instance, instance.fetch_materializations, partition).asset_materialization
     assert set(batch.metadata) == set(single.metadata)
@@ -208,12 +215,12 @@ def test_listing_sensor_past_the_threshold_still_requests_batches(study, instanc
     context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
     result = study_files_listing_sensor(context)
     assert isinstance(result, dg.SensorResult)
-    batches = [r for r in result.run_requests if r.job_name == BATCH_JOB]
+    batches = [r for r in result.run_requests or [] if r.job_name == BATCH_JOB]
     assert [len(batch_partition_keys(r.run_config)) for r in batches] == [4, 4, 4, 2]  # 14 data files, 4 per run
     assert all(r.tags[STUDY_TAG] == STUDY for r in batches)
     assert len({r.run_key for r in batches}) == 4
     # registered in the evaluation, as for a backfill: the data partitions are not in the result
-    assert not [r for r in result.dynamic_partitions_requests if r.partitions_def_name == data_files.name]
+    assert not [r for r in result.dynamic_partitions_requests or [] if r.partitions_def_name == data_files.name]
     registered = set(instance.get_dynamic_partitions(data_files.name))
     assert {k for r in batches for k in batch_partition_keys(r.run_config)} <= registered
     assert instance.get_backfills() == []
@@ -230,7 +237,9 @@ def test_backfill_study_in_batched_mode_requests_batches_of_the_study(study, ins
     _, requests, cursor = tick(study_batches_sensor, instance)
     assert [len(batch_partition_keys(r.run_config)) for r in requests] == [3, 3, 1]
     keys = [k for r in requests for k in batch_partition_keys(r.run_config)]
-    assert sorted(keys) == sorted(p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith("batched/"))
+    assert sorted(keys) == sorted(
+        p for p in instance.get_dynamic_partitions(data_files.name) if p.startswith("batched/")
+    )
     assert all(r.tags[STUDY_TAG] == STUDY and r.job_name == BATCH_JOB for r in requests)
     assert [r.tags[BATCH_SIZE_TAG] for r in requests] == ["3", "3", "1"]
     assert tick(study_batches_sensor, instance, cursor)[1] == []  # each backfill_study run once

@@ -6,7 +6,8 @@ A plain sensor over the instance's runs rather than a ``run_status_sensor``: the
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -24,7 +25,8 @@ def batch_requests(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[dg.
     per_run = int(run.tags.get(FILES_PER_RUN_TAG, "1"))
     if per_run <= 1:
         return []
-    config = run.run_config["ops"]["launch_study_backfill"]["config"]
+    ops: Any = run.run_config.get("ops") or {}
+    config = ops["launch_study_backfill"]["config"]
     study = config["study"]
     keys = study_partitions(instance, study, bool(config.get("only_not_processed", False)))
     # the run key names the backfill_study run: a re-evaluation requests nothing twice
@@ -47,7 +49,7 @@ def study_batches_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
         dg.RunsFilter(
             job_name="backfill_study",
             statuses=[dg.DagsterRunStatus.SUCCESS],
-            updated_after=datetime.fromtimestamp(after, tz=timezone.utc),
+            updated_after=datetime.fromtimestamp(after, tz=UTC),
         ),
         limit=RUNS_PER_TICK,
         order_by="update_timestamp",

@@ -91,7 +91,9 @@ def waiting_files_sensor(
                 for chunk in batches(partitions, per_run)
             ]
         else:
-            run_requests += [dg.RunRequest(run_key=run_key(p), partition_key=p, tags=study_tags(study)) for p in partitions]
+            run_requests += [
+                dg.RunRequest(run_key=run_key(p), partition_key=p, tags=study_tags(study)) for p in partitions
+            ]
     return dg.SensorResult(run_requests=run_requests, cursor=cursor.dump())
 
 
