@@ -13,6 +13,7 @@ import dagster as dg
 
 from biomarker_assets.defs.biomarkers.assets import file_biomarkers
 from biomarker_assets.defs.partitions import data_files
+from biomarker_assets.lib.study_config.loading import ConfigError, ConfigNotFound
 from biomarker_assets.platform.backfills import ASSET_FOR_KIND, run_repository, submit_files_backfill
 from biomarker_assets.resources.study_store import StudyStore
 
@@ -46,7 +47,11 @@ def launch_study_backfill(context: dg.OpExecutionContext, config: StudyBackfillC
             f"study {config.study!r} has no {'unprocessed ' if config.only_not_processed else ''}"
             "data files: catalog it first (materialize study_catalog, job study_catalog_job)"
         )
-    per_run = study_store.load_config(config.study).config.files_per_run
+    try:
+        per_run = study_store.load_config(config.study).config.files_per_run
+    except (ConfigNotFound, ConfigError) as exc:  # the listing sensor reports it; each file's run says so too
+        context.log.warning(f"study {config.study}: config not readable ({exc}); one run per file")
+        per_run = 1
     if per_run > 1:  # batched: study_batches_sensor requests the runs when this run succeeds
         runs = -(-len(partitions) // per_run)
         instance.add_run_tags(context.run_id, {FILES_PER_RUN_TAG: str(per_run)})
