@@ -52,7 +52,7 @@ def main() -> None:
         for key in keys:
             s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
         every = [file_partition_key(STUDY, k) for k in keys]
-        instance.add_dynamic_partitions(data_files.name, every)
+        instance.add_dynamic_partitions(str(data_files.name), every)
         warm, singles, batched = every[:2], every[2 : 2 + args.files], every[2 + args.files :]
         resources = {
             k: (defs.resources or {})[k] for k in ("study_store", "notifier", "metadata_table", "processing_options")
