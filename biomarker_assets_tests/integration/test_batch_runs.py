@@ -263,3 +263,29 @@ def test_batch_time_limit_is_capped_and_refused_files_add_no_memory():
     small, huge = (2**20, "small.cwa"), (50 * 2**30, "huge.cwa")
     with_refused, _ = size_for_batch([small, huge], max_run_memory_mib=30720)
     assert with_refused[MEMORY_TAG] == size_for_file(*small)[MEMORY_TAG]
+
+
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [
+        ([], "a batch run needs at least one file"),
+        ([key(GOOD[0]), file_partition_key("other", GOOD[1])], "files of one study"),
+        (["not-a-file-key"], "not a file partition key"),
+    ],
+)
+def test_a_batch_that_is_not_files_of_one_study_fails_before_any_file(aws, instance, keys, words):
+    result = execute(instance, dg.RunRequest(job_name=BATCH_JOB, run_config=batch_run_config(keys)))
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.error
+    assert error is not None and words in str(error.to_string())
+    assert instance.fetch_observations(ASSET, limit=1).records == []  # no file was touched
+
+
+def test_batches_split_in_order_and_refuse_a_size_below_one():
+    from biomarker_assets.platform.batch_runs import batches
+
+    assert batches(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
+    assert batches(["a"], 500) == [["a"]]
+    with pytest.raises(ValueError, match="at least 1"):
+        batches(["a"], 0)
