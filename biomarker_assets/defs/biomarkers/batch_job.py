@@ -9,13 +9,14 @@ records each file's events for its partition (platform/file_batch.py). See ARCHI
 """
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 
 from biomarker_assets.defs.biomarkers.assets import FILE_RETRY_POLICY, file_biomarkers, process_one_file
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.platform.batch_runs import BATCH_JOB, BATCH_OP
-from biomarker_assets.platform.file_batch import FileInBatch, as_events, report_planned
+from biomarker_assets.platform.file_batch import BatchEvent, FileInBatch, as_events, report_planned
 from biomarker_assets.platform.status import OUTCOME_TAG
 from biomarker_assets.resources.aws import is_transient
 from biomarker_assets.resources.metadata_table import MetadataTable
@@ -41,7 +42,12 @@ def _one_study(keys: list[str]) -> str:
     return studies[0]
 
 
-def _process(context: dg.OpExecutionContext, file: FileInBatch, resources: tuple, failures: dict[str, str]):
+Resources = tuple[StudyStore, MetadataTable, Notifier, ProcessingOptions]
+
+
+def _process(
+    context: dg.OpExecutionContext, file: FileInBatch, resources: Resources, failures: dict[str, str]
+) -> Iterator[BatchEvent]:
     """One file, with the asset's retry policy applied to this file alone; a failure is kept, not raised."""
     for attempt in range(FILE_RETRY_POLICY.max_retries + 1):
         file.retry_number = attempt
@@ -74,7 +80,7 @@ def process_file_batch(
     study = _one_study(config.partition_keys)
     keys = list(dict.fromkeys(config.partition_keys))
     check_keys = set(file_biomarkers.check_keys)
-    resources = (study_store, metadata_table, notifier, processing_options)
+    resources: Resources = (study_store, metadata_table, notifier, processing_options)
     failures: dict[str, str] = {}
     outcomes: dict[str, int] = {}
     for index, key in enumerate(keys, 1):
