@@ -4,12 +4,28 @@ A Dagster upgrade that moves one of them breaks here, at import, and nowhere els
 line says why no public API does the job. Import these names from this module only.
 """
 
+# What a batch run (platform/file_batch.py) records for each file as a one-file run's step would: the
+# data-version tags of a materialization (below), the pointer from a check result to it, and the planned
+# events that make a failed run's partition "Failed"; the public API builds these only inside an asset's step.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 # The asset partitions of a backfill put on the instance directly (the file sensors target jobs, and
 # Dagster takes backfill run requests only from sensors with an asset selection; an op has no backfill API).
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 
 # The tag that carries a data version on an AssetObservation; dagster exports DataVersion, not its tag.
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
+# The others: a batch run's materialization tags, as Dagster gives an asset's (platform/file_batch.py).
+from dagster._core.definitions.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+    NULL_EVENT_POINTER,
+    get_input_data_version_tag,
+    get_input_event_pointer_tag,
+)
 
 # Dagster's two executors built from their config, for the executor that picks one per run
 # (platform/executor.py); the public executor definitions build them only from a whole run's context.
@@ -21,7 +37,8 @@ from dagster._core.definitions.executor_definition import (
 )
 
 # Engine events on a run (why a run got its size); the public API logs events only from inside a run.
-from dagster._core.events import EngineEventData
+# Planned events of a batch run's failed file (platform/file_batch.py), as Dagster logs them at a run's start.
+from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent, DagsterEventType, EngineEventData
 
 # The backfill record that instance.add_backfill stores; only the UI/GraphQL create one publicly.
 # A job backfill names the partition set (of the file's one-file job) in its code location.
@@ -36,6 +53,16 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG, RETRY_NUMBER_TAG
 from dagster._core.utils import make_new_backfill_id
 
 __all__ = [
+    "CODE_VERSION_TAG",
+    "DATA_VERSION_IS_USER_PROVIDED_TAG",
+    "NULL_EVENT_POINTER",
+    "AssetCheckEvaluationPlanned",
+    "AssetCheckEvaluationTargetMaterializationData",
+    "AssetMaterializationPlannedData",
+    "DagsterEvent",
+    "DagsterEventType",
+    "get_input_data_version_tag",
+    "get_input_event_pointer_tag",
     "DATA_VERSION_TAG",
     "PARTITION_NAME_TAG",
     "RETRY_NUMBER_TAG",

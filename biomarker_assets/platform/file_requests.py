@@ -16,7 +16,10 @@ from biomarker_assets.lib.catalog.run_keys import file_run_key, files_backfill_i
 from biomarker_assets.lib.catalog.scanning import CatalogEntry, chunks
 from biomarker_assets.lib.file_kinds import FILE_KINDS
 from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, run_max_runtime_seconds
+from biomarker_assets.lib.study_config.schema import StudyConfig
 from biomarker_assets.platform.backfills import sensor_repository, study_tags, submit_files_backfill
+from biomarker_assets.platform.batch_runs import batch_run_key, batch_run_request
+from biomarker_assets.platform.batch_sizing import size_for_batch
 
 # Dagster's run queue starts higher priorities first (tag `dagster/priority`, default 0).
 PRIORITY_TAG = "dagster/priority"
@@ -44,8 +47,24 @@ def _time_limit(entry: CatalogEntry) -> dict[str, str]:
     return {MAX_RUNTIME_TAG: str(run_max_runtime_seconds(entry.size, entry.key))} if entry.kind == "data" else {}
 
 
+def batch_runs(study: str, entries: list[CatalogEntry], files_per_run: int, max_run_memory_mib: float):
+    """Runs of ``files_per_run`` data files each (platform/batch_runs.py), sized from the entries' sizes."""
+    return [
+        batch_run_request(
+            [e.partition_key for e in chunk],
+            run_key=batch_run_key(file_run_key(e.partition_key, e.etag) for e in chunk),
+            tags={**study_tags(study), **size_for_batch([(e.size, e.key) for e in chunk], max_run_memory_mib)[0]},
+        )
+        for chunk in (entries[i : i + files_per_run] for i in range(0, len(entries), files_per_run))
+    ]
+
+
 def runs_or_backfill(
-    context: dg.SensorEvaluationContext, study: str, entries: list[CatalogEntry], backfill_threshold: int
+    context: dg.SensorEvaluationContext,
+    study: str,
+    entries: list[CatalogEntry],
+    backfill_threshold: int,
+    config: StudyConfig | None = None,
 ) -> tuple[list[dg.AddDynamicPartitionsRequest], list[dg.RunRequest]]:
     """Partition requests and one run per file version; past the threshold, one backfill for the lot.
 
@@ -57,7 +76,22 @@ def runs_or_backfill(
     evaluation: a backfill daemon iteration that saw the backfill before the sensor daemon added them
     would fail it (DagsterAssetBackfillDataLoadError), and the sensor daemon checks requested keys one
     query at a time (about 4 minutes for 100,000 on SQLite), while one insert per 10,000 takes a second.
+
+    A study with ``files_per_run`` N > 1 (``config``) gets its data files as runs of N files each
+    (``file_biomarkers_batch_job``), however many: a batch run request names no partition, so Dagster
+    does not check its keys; past the threshold their partitions are registered in the evaluation too.
     """
+    if config is not None and config.files_per_run > 1:
+        data = [e for e in entries if e.kind == "data"]
+        registered, runs = runs_or_backfill(
+            context, study, [e for e in entries if e.kind != "data"], backfill_threshold
+        )
+        if len(data) > backfill_threshold:
+            for request in registration(data):
+                context.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        else:
+            registered += registration(data)
+        return registered, runs + batch_runs(study, data, config.files_per_run, config.max_run_memory_mib)
     if len(entries) <= backfill_threshold:
         runs = [
             dg.RunRequest(

@@ -126,6 +126,10 @@ def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
     attempt = int(tags.get(RETRY_NUMBER_TAG, 0))
     selection = {k.to_user_string() for k in (run.asset_selection or ())}
     data = FILE_KINDS["data"]
+    if run.job_name == "file_biomarkers_batch_job":  # many files in one task: platform/batch_sizing.py
+        from biomarker_assets.platform.batch_sizing import tags_for_batch_run
+
+        return tags_for_batch_run(run, attempt)
     if run.job_name in (data.job, data.former_job) or data.asset in selection:
         partition = tags.get(PARTITION_NAME_TAG)
         if partition is None:

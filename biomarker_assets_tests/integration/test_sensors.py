@@ -467,8 +467,7 @@ def test_new_config_triggers_discovery_once(aws, instance):
 
 
 def test_backfill_study_targets_exactly_that_studys_files(study, instance):
-    from biomarker_assets.defs.biomarkers.jobs import backfill_study
-
+    backfill_study = defs.resolve_job_def("backfill_study")  # with its resources: it reads the study's config
     for number in range(3):
         study.put_object(Bucket=BUCKET, Key=f"raw/lumbar/DM{number:03d}_V1_lumbar.npz", Body=b"x")
     tick(study_files_listing_sensor, instance)

@@ -90,6 +90,12 @@ BROKEN = {
         "time_zone: Value error, time_zone 'Europe/Londn' is not an IANA time zone name",
     ),
     "time zone as a path": (_set(["time_zone"], "../../etc/passwd"), "time_zone: Value error"),
+    "files_per_run zero": (_set(["files_per_run"], 0), "files_per_run: Input should be greater than or equal to 1"),
+    "files_per_run over the bound": (
+        _set(["files_per_run"], 501),
+        "files_per_run: Input should be less than or equal to 500",
+    ),
+    "files_per_run not a number": (_set(["files_per_run"], "many"), "files_per_run: Input should be a valid integer"),
     "height unit unknown": (
         _set(["metadata_files", 0, "height_unit"], "ft"),
         "metadata_files[0].height_unit: Input should be",
@@ -103,6 +109,12 @@ def test_demo_config_is_valid():
     assert loaded.config.pipelines["gait"].requires == ["height"]
     assert loaded.config.time_zone == "Europe/London"
     assert len(loaded.digest) == 64
+    assert loaded.config.files_per_run == 1  # default: a run per file
+
+
+def test_files_per_run_within_bounds_is_accepted():
+    for value in (1, 25, 500):
+        assert parse_config(_broken(_set(["files_per_run"], value))).config.files_per_run == value
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

@@ -3,6 +3,7 @@
 import base64
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -32,6 +33,9 @@ from biomarker_assets.resources.notifier import Kind, Notifier, make_message
 from biomarker_assets.resources.processing_options import ProcessingOptions
 from biomarker_assets.resources.study_store import ObjectChanged, StudyStore
 
+if TYPE_CHECKING:
+    from biomarker_assets.platform.file_batch import FileInBatch
+
 raw_data_file = dg.AssetSpec(
     "raw_data_file",
     partitions_def=data_files,
@@ -56,9 +60,15 @@ class FileFailed(dg.Failure):
     """A failure whose status is recorded and whose message is sent already."""
 
 
-def _tag_outcome(context: dg.AssetExecutionContext, outcome: str) -> None:
-    """The file's outcome as a run tag, so the runs list (and its tag filter) tells waiting from processed."""
-    context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: outcome})
+def _tag_outcome(context: "dg.AssetExecutionContext | FileInBatch", outcome: str) -> None:
+    """The file's outcome as a run tag, so the runs list (and its tag filter) tells waiting from processed.
+
+    One file of a batch run (platform/file_batch.FileInBatch) keeps it instead: the batch tags its run once.
+    """
+    if isinstance(context, dg.AssetExecutionContext):
+        context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: outcome})
+    else:
+        context.outcome = outcome
 
 
 def _status(context: dg.AssetExecutionContext, status: str, reason: str, **extra) -> None:
@@ -125,6 +135,21 @@ def file_biomarkers(
     processing_options: ProcessingOptions,
 ):
     """SKDH biomarkers for one file, uploaded with a provenance record; waits while requirements are unmet."""
+    yield from process_one_file(context, study_store, metadata_table, notifier, processing_options)
+
+
+def process_one_file(
+    context: dg.AssetExecutionContext,
+    study_store: StudyStore,
+    metadata_table: MetadataTable,
+    notifier: Notifier,
+    processing_options: ProcessingOptions,
+):
+    """One file, as the asset and each file of a batch run (defs/biomarkers/batch_job.py) process it.
+
+    Yields the asset's results; a failure is recorded and notified, then raised (a transient AWS
+    error before the last retry only raised, for the retry).
+    """
     try:
         yield from _process_data_file(context, study_store, metadata_table, notifier, processing_options)
     except FileFailed:

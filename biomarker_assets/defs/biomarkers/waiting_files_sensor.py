@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import dagster as dg
 from pydantic import BaseModel, Field
 
+from biomarker_assets.defs.biomarkers.batch_job import file_biomarkers_batch_job
 from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
 from biomarker_assets.lib.metadata.cleaning import RECORD_FIELD
 from biomarker_assets.lib.partition_keys import parse_file_partition_key
 from biomarker_assets.platform.backfills import ASSET_FOR_KIND, study_tags
+from biomarker_assets.platform.batch_runs import batch_run_key, batch_run_request, batches
 from biomarker_assets.platform.event_log import new_records
 from biomarker_assets.platform.sensor_cursor import SensorCursor
 from biomarker_assets.platform.sensor_interval import SENSOR_INTERVAL_S
 from biomarker_assets.resources.metadata_table import MetadataTable
+from biomarker_assets.resources.study_store import StudyStore
 
 
 class Waiting(BaseModel):
@@ -52,11 +57,13 @@ def _follow_outcomes(cursor: WaitingCursor, instance: dg.DagsterInstance) -> Non
 
 @dg.sensor(
     minimum_interval_seconds=SENSOR_INTERVAL_S,
-    job=biomarkers_job,
+    jobs=[biomarkers_job, file_biomarkers_batch_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Re-requests files waiting on subject metadata as soon as cleaned metadata provides it.",
 )
-def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: MetadataTable) -> dg.SensorResult:
+def waiting_files_sensor(
+    context: dg.SensorEvaluationContext, metadata_table: MetadataTable, study_store: StudyStore
+) -> dg.SensorResult:
     cursor = WaitingCursor.load(context.cursor)
     instance = context.instance
     _follow_outcomes(cursor, instance)
@@ -65,19 +72,35 @@ def waiting_files_sensor(context: dg.SensorEvaluationContext, metadata_table: Me
     if metadata_events:
         cursor.after_metadata = metadata_events[-1].storage_id
     touched = {parse_file_partition_key(r.partition_key).study for r in metadata_events if r.partition_key}
-    run_requests = []
+    ready: dict[str, list[str]] = defaultdict(list)  # study -> partitions whose metadata arrived
     for partition, waiting in sorted(cursor.waiting.items()):
         study, key = parse_file_partition_key(partition)
         if study not in touched:
             continue
         record = metadata_table.get_subject(study, waiting.subject)
         if record and all(record.get(RECORD_FIELD[f]) is not None for f in waiting.fields):
-            run_requests.append(
-                dg.RunRequest(
-                    run_key=f"{partition}@metadata-{cursor.after_metadata}",
-                    partition_key=partition,
-                    tags=study_tags(study),
-                )
-            )
+            ready[study].append(partition)
             context.log.info(f"{key}: {waiting.fields} now in the metadata of {waiting.subject}; requesting a run")
+    run_requests = []
+    for study, partitions in ready.items():
+        run_key = lambda p: f"{p}@metadata-{cursor.after_metadata}"  # noqa: E731  # one rerun per metadata change
+        per_run = _files_per_run(study, study_store, context)
+        if per_run > 1:  # a study in batched mode: N files per run (platform/batch_runs.py)
+            run_requests += [
+                batch_run_request(chunk, batch_run_key(map(run_key, chunk)), study_tags(study))
+                for chunk in batches(partitions, per_run)
+            ]
+        else:
+            run_requests += [
+                dg.RunRequest(run_key=run_key(p), partition_key=p, tags=study_tags(study)) for p in partitions
+            ]
     return dg.SensorResult(run_requests=run_requests, cursor=cursor.dump())
+
+
+def _files_per_run(study: str, store: StudyStore, context: dg.SensorEvaluationContext) -> int:
+    """The study's ``files_per_run``; 1 (a run per file) when its config cannot be read now."""
+    try:
+        return store.load_config(study).config.files_per_run
+    except Exception as exc:  # a broken config is reported by the listing sensor; these files still rerun
+        context.log.warning(f"{study}: config not readable ({type(exc).__name__}: {exc}); one run per file")
+        return 1

@@ -17,6 +17,7 @@ import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
+from biomarker_assets.defs.biomarkers.batch_job import file_biomarkers_batch_job
 from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
 from biomarker_assets.defs.metadata.jobs import metadata_job
 from biomarker_assets.defs.partitions import studies
@@ -70,7 +71,7 @@ def _entry_now(store: StudyStore, loaded: LoadedConfig, bucket: str, key: str) -
 
 @dg.sensor(
     minimum_interval_seconds=SENSOR_INTERVAL_S,
-    jobs=[biomarkers_job, metadata_job],
+    jobs=[biomarkers_job, metadata_job, file_biomarkers_batch_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Drains S3 event notifications for studies in 'events' mode: a tick costs O(new events). "
     "Messages are deleted on the tick after the one that registered their files.",
@@ -123,7 +124,9 @@ def study_files_events_sensor(
             _, present_entries, removed_entries = touched.setdefault(loaded.config.study, (loaded, [], []))
             (present_entries if present else removed_entries).append(entry)
         for study, (loaded, present_entries, removed_entries) in touched.items():
-            registration, runs = runs_or_backfill(context, study, present_entries, discovery_tuning.backfill_threshold)
+            registration, runs = runs_or_backfill(
+                context, study, present_entries, discovery_tuning.backfill_threshold, loaded.config
+            )
             partition_requests += registration
             try:
                 partition_requests += removals(context, study_store, loaded, removed_entries)

@@ -10,6 +10,7 @@ import time
 import dagster as dg
 from pydantic import Field
 
+from biomarker_assets.defs.biomarkers.batch_job import file_biomarkers_batch_job
 from biomarker_assets.defs.biomarkers.jobs import biomarkers_job
 from biomarker_assets.defs.metadata.jobs import metadata_job
 from biomarker_assets.defs.partitions import studies
@@ -50,7 +51,7 @@ def _report_once(cursor: ListingCursor, study: str, problem: Exception, store: S
 
 @dg.sensor(
     minimum_interval_seconds=SENSOR_INTERVAL_S,
-    jobs=[biomarkers_job, metadata_job],
+    jobs=[biomarkers_job, metadata_job, file_biomarkers_batch_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the prefixes of studies in 'listing' mode, diffs against the catalog and requests runs "
     "for new or changed files; reports a missing config or bucket once per problem.",
@@ -84,7 +85,9 @@ def study_files_listing_sensor(
         started = time.monotonic()
         step = listing_step(loaded, study_store, cursor.listing.get(study), deadline)
         changes = step.changes
-        registration, runs = runs_or_backfill(context, study, changes.to_process, discovery_tuning.backfill_threshold)
+        registration, runs = runs_or_backfill(
+            context, study, changes.to_process, discovery_tuning.backfill_threshold, loaded.config
+        )
         partition_requests += registration
         partition_requests += removals(context, study_store, loaded, changes.removed)
         observations += raw_observations(changes.changed)

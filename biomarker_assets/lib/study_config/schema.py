@@ -17,6 +17,9 @@ from biomarker_assets.lib.partition_keys import STUDY_ID_PATTERN
 # Subject fields the metadata cleaner produces; requirements may name any of them.
 SUBJECT_FIELDS = ("height", "weight", "sex", "age")
 
+# A batch run's event log, run config and launch-time HEADs grow with its files; 500 keeps each well under a minute.
+MAX_FILES_PER_RUN = 500
+
 _BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 StudyId = Annotated[str, StringConstraints(pattern=STUDY_ID_PATTERN)]
@@ -180,6 +183,15 @@ class StudyConfig(_Strict):
         le=122880,
         description="Largest Fargate task memory (MiB) a file of this study may get; a file whose estimated "
         "need is larger is refused (processing_failed) without being read. Default: a 4-vCPU task's 30 GiB.",
+    )
+    files_per_run: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_FILES_PER_RUN,
+        description="Data files processed by one run (one Fargate task) when the sensors, the waiting-files "
+        "sensor or backfill_study request them: 1 is a run per file; more share one task start and one "
+        "run-worker start among that many files (job file_biomarkers_batch_job). Each file keeps its own "
+        "results, provenance, status and checks; a bad file never fails the others.",
     )
 
     @field_validator("time_zone")
