@@ -96,7 +96,7 @@ def overview_png(
 
 def overview_pngs(
     time: np.ndarray,
-    accel: np.ndarray,
+    accel: np.ndarray | None,
     wear: np.ndarray | None = None,
     sleep: np.ndarray | None = None,
     title: str = "",
@@ -111,7 +111,10 @@ def overview_pngs(
     """
     import numpy as np
 
+    hours: Any
     if envelope is None:
+        if accel is None:
+            raise ValueError("overview_pngs needs the acceleration or its envelope")
         hours = (np.asarray(time, dtype=np.float64) - float(time[0])) / 3600.0
         starts, low, high = _envelope(accel, MAX_POINTS)
     else:
