@@ -65,7 +65,10 @@ def run_file(
             results = run_pipeline_in_pieces(
                 pipeline, pieces, captured_warnings=captured_warnings, final_inputs=final_inputs, **inputs
             )
-            return results, {"mode": "day_pieces", "piece_seconds": PIECE_SECONDS}
+            how: dict[str, Any] = {"mode": "day_pieces", "piece_seconds": PIECE_SECONDS}
+            if final_inputs is not None and final_inputs.get("calibration_seen"):
+                how["calibration_saw"] = final_inputs["calibration_seen"]
+            return results, how
         except NotPiecewise as exc:
             reason = f"day pieces refused this recording: {exc}"
             if captured_warnings is not None:

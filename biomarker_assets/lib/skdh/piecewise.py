@@ -100,14 +100,19 @@ def _day_windows(run: PieceRun, proc: GetDayWindowIndices) -> dict:
     raise NotPiecewise("the day-window search did not settle on the recording's timestamps")
 
 
-def _calibrate(run: PieceRun, proc: CalibrateAccelerometer) -> dict:
+def _calibrate(run: PieceRun, i: int, proc: CalibrateAccelerometer, capture: WarningCapture) -> dict:
+    """Fit calibration on the pieces (``piece_calibration``: the still periods SKDH would use); later reads apply it."""
     try:
         from biomarker_assets.lib.skdh.piece_calibration import fit_calibration
     except ImportError as exc:
         raise NotPiecewise("calibration in pieces needs lib/skdh/piece_calibration, which is not installed") from exc
-    fit = fit_calibration(run.pieces, proc)
+    fit = fit_calibration(run.pieces, proc, fs=run.fs, apply=run.inputs.get("apply", True))
     run.transform = fit.apply
-    return dict(fit.results)
+    record, note = fit.record(i)
+    if note:
+        capture.note(note)
+    run.state["calibration_seen"] = fit.seen  # provenance: what the fit saw
+    return dict(record)
 
 
 def run_pipeline_in_pieces(
@@ -142,7 +147,7 @@ def run_pipeline_in_pieces(
         calibration = by_kind[CalibrateAccelerometer]
         if calibration is not None:
             _notify(calibration[0], type(calibration[1]).__name__)
-            results[step_name(calibration[1])] = _calibrate(run, calibration[1])
+            results[step_name(calibration[1])] = _calibrate(run, *calibration, capture)
         wear_at, days_at = by_kind[AccelThresholdWearDetection], by_kind[GetDayWindowIndices]
         wear_proc = wear_at[1] if wear_at else None
         if wear_at is not None:
