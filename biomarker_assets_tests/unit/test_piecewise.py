@@ -258,3 +258,24 @@ def test_calibrated_pipeline_equals_whole_run() -> None:
     data = _recording(1.3, 10.0, "2024-03-04 12:00:00")
     got = _check(spec, data, 3 * 3600.0 + 1)
     assert set(got["CalibrateAccelerometer"]) >= {"applied", "offset", "scale"}
+
+
+@pytest.mark.parametrize(("w_len", "skip"), [(400, 100), (1200, 300), (70, 100), (90, 40), (300, 300), (61, 7)])
+def test_wear_window_statistics_are_skdh_moving_sd_and_range_bit_for_bit(
+    w_len: int, skip: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SKDH's running-sum SD and the window range, fed in random pieces (and small internal chunks)."""
+    from skdh.utility.math import moving_max, moving_min, moving_sd
+
+    from biomarker_assets.lib.skdh import piece_wear
+
+    monkeypatch.setattr(piece_wear, "CHUNK_SAMPLES", 997)
+    rng = np.random.default_rng(w_len * skip)
+    x = np.cumsum(rng.normal(0, 0.01, (20_011, 3)), axis=0) + [0.0, 0.0, 1.0]
+    stats = piece_wear.WearWindowStats(w_len, skip)
+    edges = np.unique(np.r_[0, np.sort(rng.integers(1, x.shape[0], 25)), x.shape[0]])
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        stats.add(x[a:b])
+    sd, acc_range = stats.result()
+    np.testing.assert_array_equal(sd, moving_sd(x, w_len, skip, axis=0, return_previous=False))
+    np.testing.assert_array_equal(acc_range, moving_max(x, w_len, skip, axis=0) - moving_min(x, w_len, skip, axis=0))

@@ -26,6 +26,8 @@ from skdh.preprocessing import AccelThresholdWearDetection
 
 __all__ = ["WearWindowStats", "decide_wear", "wear_window_samples"]
 
+CHUNK_SAMPLES = 1 << 19  # samples per step of the running sums: ~12 MB per (n, 3) temporary
+
 
 def wear_window_samples(proc: AccelThresholdWearDetection, fs: float) -> tuple[int, int]:
     """(samples per window, samples per skip), as SKDH's ``predict`` computes them."""
@@ -86,10 +88,14 @@ class WearWindowStats:
         return out
 
     def add(self, accel: np.ndarray) -> None:
-        """Consume the next piece's (n, 3) acceleration."""
+        """Consume the next piece's (n, 3) acceleration (in chunks: the running sums need ~8 copies of one)."""
         x = np.asarray(accel, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError("wear detection expects (N, 3) acceleration")
+        for a in range(0, x.shape[0], CHUNK_SAMPLES):
+            self._add(x[a : a + CHUNK_SAMPLES])
+
+    def _add(self, x: np.ndarray) -> None:
         self._running_sums(x)
         buf = np.concatenate((self._carry, x), axis=0) if self._carry.size else x
         first = -(-self._carry_start // self.skip) * self.skip  # next window start at/after the buffer start
