@@ -92,7 +92,7 @@ def run_sleep(run: PieceRun, proc: Sleep) -> dict:
         parts.append((iday, dict(res)))
         del data, signal, kwargs
     if not parts:
-        parts.append((0, _empty_day_result(run, proc)))
+        parts.append((0, _empty_day_result(run, proc, days)))
     result = _merge_days(parts)
     run.state.update(result)
     run.state["sleep"] = sleep_idx
@@ -121,14 +121,14 @@ def run_activity(run: PieceRun, proc: ActivityLevelClassification) -> dict:
         parts.append((iday, dict(res)))
         del data, kwargs
     if not parts:
-        parts.append((0, _empty_day_result(run, proc)))
+        parts.append((0, _empty_day_result(run, proc, days)))
     return _merge_days(parts)
 
 
-def _empty_day_result(run: PieceRun, proc: Any) -> dict:
-    """The step's result for a recording with no day window: run it on two samples with no days."""
+def _empty_day_result(run: PieceRun, proc: Any, days: np.ndarray) -> dict:
+    """The step's result for a recording with no day window: run it on two samples with SKDH's (empty) days."""
     data = run.read(0, min(run.n, 2))
     fs = GOAL_FS if isinstance(proc, Sleep) else run.fs  # Sleep: nothing to downsample
-    kwargs = _step_kwargs(run, data, 0, fs=fs, day_ends={proc.day_key: np.empty((0, 2), dtype=np.int_)})
+    kwargs = _step_kwargs(run, data, 0, fs=fs, day_ends={proc.day_key: days})
     _, res = proc.predict(**kwargs)
     return dict(res)
