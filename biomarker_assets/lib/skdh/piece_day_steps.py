@@ -68,7 +68,7 @@ def run_sleep(run: PieceRun, proc: Sleep) -> dict:
         lo = max(0, a - margin)
         lo -= lo % step if downsample else 0
         hi = min(run.n, b + 1 + margin)
-        data = run.read(lo, hi)
+        data = run.read(lo, hi, ("time", "accel", "temperature"))
         day_wear = _day_wear(wear, a, b)
         if downsample:
             first, time, accel, temp, mapped = downsample_window(
@@ -115,7 +115,7 @@ def run_activity(run: PieceRun, proc: ActivityLevelClassification) -> dict:
     days = run.state["day_ends"][proc.day_key]
     parts = []
     for iday, (a, b) in enumerate(days.tolist()):
-        data = run.read(a, b + 1)
+        data = run.read(a, b + 1, ("time", "accel"))  # what SKDH's activity reads
         kwargs = _step_kwargs(run, data, a, fs=run.fs, day_ends={proc.day_key: np.array([[0, b - a]])})
         _, res = proc.predict(**kwargs)
         parts.append((iday, dict(res)))

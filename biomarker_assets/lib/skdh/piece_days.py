@@ -156,17 +156,21 @@ def downsample_window(
         time_rs = np.arange(lo, hi, dtype=np.float64) * delta + time0
     filt = _sos(fs, goal_fs) if ratio >= 1.0 and aa_filter else None
 
+    def column(y: np.ndarray) -> np.ndarray:
+        """One signal column filtered (if SKDH filters) and resampled; one column at a time keeps the
+        filter's temporaries to a third (``sosfiltfilt`` filters columns independently: same numbers)."""
+        if filt is not None:
+            y = sosfiltfilt(filt, y)
+        return y[::step].copy() if decimate else np.interp(time_rs, time, y)
+
     def resample(x: np.ndarray | None) -> np.ndarray | None:
         if x is None:
             return None
-        y = sosfiltfilt(filt, x, axis=0) if filt is not None else x
-        if decimate:
-            return y[::step]
-        if y.ndim == 1:
-            return np.interp(time_rs, time, y)
-        out = np.zeros((time_rs.size, y.shape[1]), dtype=np.float64)
-        for j in range(y.shape[1]):
-            out[:, j] = np.interp(time_rs, time, y[:, j])
+        if x.ndim == 1:
+            return column(x)
+        out = np.zeros((time_rs.size, x.shape[1]), dtype=np.float64)
+        for j in range(x.shape[1]):
+            out[:, j] = column(x[:, j])
         return out
 
     accel = resample(np.asarray(data["accel"]))

@@ -40,8 +40,11 @@ class PieceRun:
         self.transform: Callable[[dict], dict] = lambda data: data
         self.state: dict[str, Any] = {}  # what steps hand on (wear, day_ends, sleep, sleep's results)
 
-    def read(self, lo: int, hi: int) -> dict[str, Any]:
-        """Samples ``lo .. hi - 1`` (global indices) through ``pieces.window``, calibrated if the pipeline is."""
+    def read(self, lo: int, hi: int, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """Samples ``lo .. hi - 1`` (global indices) through ``pieces.window``, calibrated if the pipeline is.
+
+        ``keys``: the per-sample signals to keep (the step reads no others); None keeps all.
+        """
         slack = 5.0 + (hi - lo) / self.fs * 0.01
         while True:
             t0 = self.known.get(lo, self.t_first + lo / self.fs) - slack
@@ -52,10 +55,11 @@ class PieceRun:
             slack *= 4
         if piece.start > lo or piece.stop < hi:
             raise NotPiecewise(f"samples {lo}..{hi} are not served in time order by the reader")
-        keys = per_sample(piece.data, piece.n)
+        signals = per_sample(piece.data, piece.n)
         a, b = lo - piece.start, hi - piece.start
-        data = {k: (v[a:b] if k in keys else v) for k, v in piece.data.items()}
-        return self.transform(data)
+        data = self.transform({**self.scalars, **{k: piece.data[k][a:b] for k in signals}})
+        del piece
+        return {k: v for k, v in data.items() if keys is None or k in keys or k not in signals}
 
     def collect(self, wanted: np.ndarray) -> None:
         """One streaming pass keeping the timestamps at ``wanted`` (sorted global indices)."""

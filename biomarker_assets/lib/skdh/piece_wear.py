@@ -46,8 +46,8 @@ class WearWindowStats:
         self._m2 = np.zeros(n_axes)
         # running sums at the 1-based indices a window ends on or starts after: i % skip in {0, w_len % skip}
         self._marks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._carry = np.empty((0, n_axes))  # samples from the first window not yet complete
-        self._carry_start = 0  # global index of _carry[0]
+        self._carry = np.empty((0, n_axes))  # the last samples, from the first window not yet complete
+        self._next_start = 0  # global index of the next window to compute
         self._sd: list[np.ndarray] = []
         self._range: list[np.ndarray] = []
 
@@ -98,20 +98,19 @@ class WearWindowStats:
     def _add(self, x: np.ndarray) -> None:
         self._running_sums(x)
         buf = np.concatenate((self._carry, x), axis=0) if self._carry.size else x
-        first = -(-self._carry_start // self.skip) * self.skip  # next window start at/after the buffer start
+        buf_start = self.n_seen - buf.shape[0]  # global index of buf[0]
+        first = self._next_start
         last = self.n_seen - self.w_len  # last start whose window is complete
         if last >= first:
             starts = np.arange(first, last + 1, self.skip)
-            local = buf[first - self._carry_start :]
+            local = buf[first - buf_start :]
             span = sliding_window_view(local[: starts[-1] - first + self.w_len], self.w_len, axis=0)[:: self.skip]
             self._range.append(span.max(axis=-1) - span.min(axis=-1))
             self._sd.append(self._window_sd(starts))
-            keep_from = int(starts[-1]) + self.skip
-        else:
-            keep_from = first
-        self._carry = buf[keep_from - self._carry_start :].copy()
-        self._carry_start = keep_from
-        for key in [k for k in self._marks if k < keep_from]:  # window starts already used
+            self._next_start = int(starts[-1]) + self.skip
+        keep_from = min(self._next_start, self.n_seen)  # samples of windows not yet complete
+        self._carry = buf[keep_from - buf_start :].copy()
+        for key in [k for k in self._marks if k < self._next_start]:  # window starts already used
             del self._marks[key]
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
