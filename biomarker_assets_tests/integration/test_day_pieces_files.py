@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_generated_cwa_across_dst_in_day_pieces_equals_whole_file(tmp_path: Path
 
     path = write_wrist_cwa(tmp_path / "dst.cwa", days=1.5, fs=25.0, seed=6, start="2026-10-24 12:00:00")
     spec = _cwa_spec()
-    inputs = {"tz_name": "Europe/London"}
+    inputs: dict[str, Any] = {"tz_name": "Europe/London"}
     expected = run_pipeline(load_pipeline(spec), path, **inputs)
     final: dict = {}
     got, how = run_file(load_pipeline(spec), spec, path, final_inputs=final, **inputs)
