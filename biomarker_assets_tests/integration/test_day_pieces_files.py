@@ -54,3 +54,32 @@ def test_a_step_the_pieces_do_not_reproduce_runs_whole_file_with_the_reason(samp
     spec["Steps"].append(pipeline_step("GaitLumbar", "gait", {}))
     _, how = run_file(load_pipeline(_cwa_spec()), spec, samples / "ax3_sample.cwa")
     assert how["mode"] == "whole_file" and "GaitLumbar" in how["reason"]
+
+
+@pytest.mark.slow  # about a minute: a 26 h file processed twice
+def test_process_local_file_writes_the_same_bytes_in_day_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every output file (tables, summary rows, headline, plot) is byte-identical; provenance says how it ran."""
+    import json
+    import sys
+
+    from biomarker_assets.lib.biomarkers.processing import process_local_file
+    from biomarker_assets.lib.study_config.loading import load_config_file
+    from biomarker_assets.local.demo import STUDY_FILES
+    from biomarker_assets.local.geneactiv_bin import make_demo_wrist_file
+
+    loaded = load_config_file(str(STUDY_FILES / "demo.yaml"))
+    path = make_demo_wrist_file(tmp_path / "DM001_V1_wrist.bin", hours=26.0, fs=50.0, seed=1)
+    day_pieces = process_local_file(path, loaded=loaded, pipeline_name="wrist-day", inputs={}, out_dir=tmp_path / "p")
+    monkeypatch.setitem(sys.modules, "biomarker_assets.lib.skdh.piece_files", None)
+    whole = process_local_file(path, loaded=loaded, pipeline_name="wrist-day", inputs={}, out_dir=tmp_path / "w")
+    assert day_pieces.provenance.execution == {"mode": "day_pieces", "piece_seconds": 21600.0}
+    assert whole.provenance.execution is not None and whole.provenance.execution["mode"] == "whole_file"
+    assert json.loads(day_pieces.provenance_file.read_text())["execution"]["mode"] == "day_pieces"
+    names = sorted(f.name for f in whole.result_files if f.name != "provenance.json")
+    assert names == sorted(f.name for f in day_pieces.result_files if f.name != "provenance.json")
+    assert {"overview.png", "SleepCorrected.parquet", "ActivityLevelClassification.parquet"} <= set(names)
+    for name in names:
+        assert (tmp_path / "p" / name).read_bytes() == (tmp_path / "w" / name).read_bytes(), name
+    assert day_pieces.thumbnail == whole.thumbnail
