@@ -147,6 +147,9 @@ class ProvenanceRecord(BaseModel):
     sampling: SamplingRecord | None = None
     code: CodeRecord
     outputs: list[OutputRecord] = Field(default_factory=list)
+    execution: dict[str, Any] | None = Field(
+        None, description='How the file ran: {"mode": "day_pieces", ...} or {"mode": "whole_file", "reason": ...}.'
+    )
     started_at: str
     finished_at: str | None = None
     input_removed_at: str | None = Field(

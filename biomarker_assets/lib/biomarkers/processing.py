@@ -162,7 +162,7 @@ def process_local_file(
     """
     # SKDH, NumPy, Arrow and Matplotlib load here, in the process that runs a pipeline, not with the code location
     from biomarker_assets.lib.biomarkers.overview_plot import overview_pngs
-    from biomarker_assets.lib.skdh.execution import run_pipeline
+    from biomarker_assets.lib.skdh.file_run import run_file
     from biomarker_assets.lib.skdh.pipeline import load_pipeline
     from biomarker_assets.lib.skdh.resolved import day_windows, resolved_steps
     from biomarker_assets.lib.skdh.tables import results_to_tables, write_results
@@ -181,8 +181,15 @@ def process_local_file(
     try:
         signal: dict[str, Any] = {}
         zone_input = {"tz_name": loaded.config.time_zone} if loaded.config.time_zone and "tz_name" not in inputs else {}
-        results = run_pipeline(
-            pipeline, path, captured_warnings=skdh_warnings, final_inputs=signal, **inputs, **zone_input
+        # day pieces when the pipeline and file allow it (memory flat in recording length), else whole-file
+        results, execution = run_file(
+            pipeline,
+            pipeline_cfg.skdh,
+            path,
+            captured_warnings=skdh_warnings,
+            final_inputs=signal,
+            **inputs,
+            **zone_input,
         )
     except Exception as exc:  # SKDH raises many types; the cause is kept as __cause__
         raise ProcessingError(
@@ -213,17 +220,20 @@ def process_local_file(
     rows = file_summary_rows(tables, identity, windows, time_zone)
     files += write_results({SUMMARY_ROWS_FILE.removesuffix(".parquet"): rows}, out_dir)
     thumbnail = None
-    if signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1:
+    envelope = signal.get("overview_envelope")  # a day-piece run: the envelope, and timestamps at the edges
+    whole = signal.get("time") is not None and signal.get("accel") is not None and len(signal["time"]) > 1
+    if whole or (envelope is not None and signal.get("file_n_samples", 0) > 1):
         plot = out_dir / PLOT_FILE
         title = f"{loaded.config.study}: {input_record.key} ({pipeline_name})"
         # one pass over the recording for both sizes (a week at 100 Hz is 60 M samples)
         pngs = overview_pngs(
-            signal["time"],
-            signal["accel"],
+            signal["time"] if whole else signal["overview_times"],
+            signal["accel"] if whole else None,
             signal.get("wear"),
             signal.get("sleep"),
             title,
             dpis=(100, 48) if embed_plots else (100,),
+            envelope=None if whole else envelope,
         )
         plot.write_bytes(pngs[0])
         files.append(plot)
@@ -268,6 +278,7 @@ def process_local_file(
             dagster_run_id=run_id,
         ),
         outputs=[OutputRecord(uri=f.name, sha256=sha256_file(f), size=f.stat().st_size) for f in files],
+        execution=execution,
         started_at=started,
         finished_at=utc_now(),
     )
