@@ -19,7 +19,7 @@ from biomarker_assets.lib.skdh.isolation import MAX_RUNTIME_TAG, run_max_runtime
 from biomarker_assets.lib.study_config.schema import StudyConfig
 from biomarker_assets.platform.backfills import sensor_repository, study_tags, submit_files_backfill
 from biomarker_assets.platform.batch_runs import batch_run_key, batch_run_request
-from biomarker_assets.platform.batch_sizing import size_for_batch
+from biomarker_assets.platform.batch_sizing import batch_max_runtime_seconds
 
 # Dagster's run queue starts higher priorities first (tag `dagster/priority`, default 0).
 PRIORITY_TAG = "dagster/priority"
@@ -48,12 +48,19 @@ def _time_limit(entry: CatalogEntry) -> dict[str, str]:
 
 
 def batch_runs(study: str, entries: list[CatalogEntry], files_per_run: int, max_run_memory_mib: float):
-    """Runs of ``files_per_run`` data files each (platform/batch_runs.py), sized from the entries' sizes."""
+    """Runs of ``files_per_run`` data files each (platform/batch_runs.py), with their time limit.
+
+    Their Fargate size is left to the launcher (``run_sizing.tags_for_run``): a file that runs in day
+    pieces needs memory for one day at its header's rate, which a listing does not show.
+    """
     return [
         batch_run_request(
             [e.partition_key for e in chunk],
             run_key=batch_run_key(file_run_key(e.partition_key, e.etag) for e in chunk),
-            tags={**study_tags(study), **size_for_batch([(e.size, e.key) for e in chunk], max_run_memory_mib)[0]},
+            tags={
+                **study_tags(study),
+                MAX_RUNTIME_TAG: str(batch_max_runtime_seconds([(e.size, e.key) for e in chunk], max_run_memory_mib)),
+            },
         )
         for chunk in (entries[i : i + files_per_run] for i in range(0, len(entries), files_per_run))
     ]

@@ -52,6 +52,9 @@ from biomarker_assets.platform.fargate import cheapest
 if TYPE_CHECKING:
     from dagster_aws.ecs.container_context import EcsContainerContext
 
+    from biomarker_assets.lib.study_config.schema import StudyConfig
+    from biomarker_assets.resources.study_store import StudyStore
+
 CPU_TAG, MEMORY_TAG = "ecs/cpu", "ecs/memory"
 # (file, bytes, samples, peak bytes of one process); the same process without data peaks at ~270 MB.
 MEASURED: list[tuple[str, int, int | None, int]] = [
@@ -85,9 +88,15 @@ def mib_per_file_mib(extension: str) -> float:
     return _registry_mib_per_file_mib(extension)
 
 
-def size_for_file(size_bytes: int, file_name: str, attempt: int = 0) -> dict[str, str]:
-    """Run tags for a biomarker run on one file; each retry ``attempt`` doubles the memory."""
-    return _retried(fargate_size(estimate_peak_mib(size_bytes, file_name) * HEADROOM, BIOMARKER_MIN_CPU), attempt)
+def size_for_file(
+    size_bytes: int, file_name: str, attempt: int = 0, window_samples: int | None = None
+) -> dict[str, str]:
+    """Run tags for a biomarker run on one file; each retry ``attempt`` doubles the memory.
+
+    ``window_samples`` (``file_window_samples``): the file runs in day pieces of at most that many samples.
+    """
+    peak = estimate_peak_mib(size_bytes, file_name, window_samples)
+    return _retried(fargate_size(peak * HEADROOM, BIOMARKER_MIN_CPU), attempt)
 
 
 def retry_size(tags: Mapping[str, str]) -> dict[str, str]:
@@ -104,8 +113,28 @@ def _retried(tags: dict[str, str], attempt: int) -> dict[str, str]:
 # ---------------------------------------------------------------------- the launcher
 
 
-def _file_size(partition_key: str) -> tuple[int, str, int]:
-    """(bytes, key, study's max_run_memory_mib) of a file partition: a HEAD through the StudyStore resource."""
+def file_window_samples(store: StudyStore, config: StudyConfig, key: str) -> int | None:
+    """The most samples a day-piece run of this file holds (its header's rate x day window); None: whole-file.
+
+    None too when the key matches no data rule or its header cannot be read: the whole-file model is the
+    safe side.
+    """
+    from biomarker_assets.lib.catalog.matching import classify
+    from biomarker_assets.lib.skdh.piece_memory import HEAD_BYTES, window_samples
+
+    match = classify(config, key)
+    if match is None or match.kind != "data":
+        return None
+    spec = config.pipelines[match.rule.pipeline].skdh  # type: ignore[union-attr]  # a data rule names a pipeline
+    try:
+        head = store.first_bytes(config.bucket, key, HEAD_BYTES)
+    except Exception:  # sizing must not fail a launch: the whole-file estimate is larger, never smaller
+        return None
+    return window_samples(spec, key, head)
+
+
+def _file_size(partition_key: str) -> tuple[int, str, int, int | None]:
+    """(bytes, key, study's max_run_memory_mib, day-piece window samples) of a file partition, through StudyStore."""
     from biomarker_assets.defs.resources import study_store
     from biomarker_assets.lib.partition_keys import parse_file_partition_key
 
@@ -113,7 +142,8 @@ def _file_size(partition_key: str) -> tuple[int, str, int]:
     # Resolved as defs/resources.py binds it (the daemon has the code location's environment).
     store = study_store().process_config_and_initialize()
     config = store.load_config(study).config
-    return store.head(config.bucket, key)["ContentLength"], key, config.max_run_memory_mib
+    size = store.head(config.bucket, key)["ContentLength"]
+    return size, key, config.max_run_memory_mib, file_window_samples(store, config, key)
 
 
 def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
@@ -134,12 +164,19 @@ def tags_for_run(run: DagsterRun) -> tuple[dict[str, str] | None, str]:
         partition = tags.get(PARTITION_NAME_TAG)
         if partition is None:
             return None, "a biomarker run without a partition: the task definition's size"
-        size, key, cap = _file_size(partition)
-        refused = oversized(size, key, cap)
+        size, key, cap, window = _file_size(partition)
+        refused = oversized(size, key, cap, window)
         if refused:  # the run refuses the file unread: the smallest task, a short time limit
             return {**_retried(dict(SMALLEST), attempt), MAX_RUNTIME_TAG: str(RUN_MARGIN_SECONDS)}, f"{key}: {refused}"
-        sized = {**size_for_file(size, key, attempt), MAX_RUNTIME_TAG: str(run_max_runtime_seconds(size, key))}
-        return sized, f"{key}: {size / 2**20:.1f} MiB, estimated peak {estimate_peak_mib(size, key):.0f} MiB"
+        sized = {
+            **size_for_file(size, key, attempt, window),
+            MAX_RUNTIME_TAG: str(run_max_runtime_seconds(size, key)),
+        }
+        how = f"day pieces of at most {window:,} samples" if window else "whole file"
+        return (
+            sized,
+            f"{key}: {size / 2**20:.1f} MiB, {how}, estimated peak {estimate_peak_mib(size, key, window):.0f} MiB",
+        )
     return _retried(dict(SMALLEST), attempt), "not a biomarker run"
 
 

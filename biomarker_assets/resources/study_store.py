@@ -163,6 +163,10 @@ class StudyStore(ConfigurableResource):
         for page in pages:
             yield page.get("Contents", []), bool(page.get("IsTruncated"))
 
+    def first_bytes(self, bucket: str, key: str, n: int) -> bytes:
+        """The object's first ``n`` bytes (a ranged GET): a device file's header, for run sizing."""
+        return aws_client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")["Body"].read()
+
     def head(self, bucket: str, key: str) -> dict:
         return aws_client("s3").head_object(Bucket=bucket, Key=key)
 

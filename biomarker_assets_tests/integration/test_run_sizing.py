@@ -218,3 +218,38 @@ def test_sensor_run_requests_carry_a_time_limit_from_the_file_size():
     # 300 s + 2 s/MiB (246 MiB) of processing + 900 s for the run: 28 min for a week at 100 Hz (measured: 82 s)
     assert limits == {week.partition_key: "1692", meta.partition_key: None}
     assert run_max_runtime_seconds(50 * 2**30, "x.cwa") == 4 * 3600 + 900  # capped
+
+
+def test_a_file_that_runs_in_day_pieces_is_sized_for_one_day_at_its_headers_rate(aws, tmp_path):
+    """Memory follows rate x day window, read from the file's header in S3, not the recording's length."""
+    from biomarker_assets.lib.skdh.isolation import PIECE_BYTES_PER_SAMPLE, estimate_peak_mib
+    from biomarker_assets.local.axivity_cwa import write_wrist_cwa
+    from biomarker_assets.platform.run_sizing import file_window_samples
+    from biomarker_assets.resources.study_store import StudyStore
+
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="sized-study")
+    config = small_study("sized", "sized-study")
+    upload_config(config)
+    cwa = write_wrist_cwa(tmp_path / "h.cwa", days=1 / 24, fs=100.0, seed=1)
+    s3.upload_file(str(cwa), "sized-study", "raw/wrist/DM001_V1_wrist.cwa")  # wrist-activity: day pieces
+    s3.upload_file(str(cwa), "sized-study", "raw/lumbar/DM001_V1_lumbar.npz")  # gait: whole file
+    store = StudyStore()
+    loaded = store.load_config("sized").config
+    window = file_window_samples(store, loaded, "raw/wrist/DM001_V1_wrist.cwa")
+    assert window == int(100 * 24 * 3600 * 1.01)
+    assert file_window_samples(store, loaded, "raw/lumbar/DM001_V1_lumbar.npz") is None
+    assert file_window_samples(store, loaded, "raw/wrist/missing.cwa") is None  # unreadable: whole-file model
+
+    week, month = 258_049_024, 1_032_193_024  # 7 and 28 days at 100 Hz as .cwa
+    assert estimate_peak_mib(week, "a.cwa", window) == estimate_peak_mib(month, "a.cwa", window)
+    assert estimate_peak_mib(week, "a.cwa", window) == RUN_FLOOR_MIB + PIECE_BYTES_PER_SAMPLE * window / MIB
+    assert estimate_peak_mib(month, "a.cwa") > 4 * estimate_peak_mib(week, "a.cwa", window)
+    # a recording shorter than a day is sized by its own samples (whichever model is smaller)
+    assert estimate_peak_mib(cwa.stat().st_size, "a.cwa", window) == estimate_peak_mib(cwa.stat().st_size, "a.cwa")
+    assert size_for_file(month, "a.cwa", window_samples=window) == size_for_file(week, "a.cwa", window_samples=window)
+
+    partition = file_partition_key("sized", "raw/wrist/DM001_V1_wrist.cwa")
+    tags, why = tags_for_run(run("file_biomarkers_job", {PARTITION_NAME_TAG: partition}))
+    assert "day pieces of at most 8,726,400 samples" in why
+    assert tags is not None and tags["ecs/memory"] == size_for_file(cwa.stat().st_size, "a.cwa")["ecs/memory"]

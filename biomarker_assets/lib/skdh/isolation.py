@@ -14,7 +14,9 @@ any other broken file.
 Limits come from the file: memory is the readers registry's peak MiB per MiB of file
 (``readers.mib_per_file_mib``) times ``MEMORY_FACTOR`` plus ``CHILD_FLOOR_MIB`` of address
 space on top of what the child starts with (``RLIMIT_AS``), time is ``BASE_SECONDS`` plus
-``SECONDS_PER_MIB`` per MiB, capped at ``MAX_SECONDS``.
+``SECONDS_PER_MIB`` per MiB, capped at ``MAX_SECONDS``. A file that runs in day pieces holds at
+most ``window_samples`` samples at once (``piece_memory.window_samples``: rate x day window), so
+its memory is ``PIECE_BYTES_PER_SAMPLE`` per such sample whatever the recording's length.
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from biomarker_assets.lib.biomarkers.processing import ProcessingError, ProcessingResult
-from biomarker_assets.lib.skdh.readers import mib_per_file_mib, reader_named
+from biomarker_assets.lib.skdh.piece_memory import HEAD_BYTES, window_samples
+from biomarker_assets.lib.skdh.readers import bytes_per_sample, mib_per_file_mib, reader_named
 
 MIB = 2**20
 # Run sizing's model (platform/run_sizing.py says where the numbers come from): a run's peak is
 # RUN_FLOOR_MIB plus the registry's MiB per file MiB; tasks get HEADROOM times that.
 RUN_FLOOR_MIB = 600
+# What a day-piece run holds per sample of its largest piece (one day window), SKDH's import not
+# counted: benchmarks/day_pieces.py, 7 d @ 100 Hz (peak minus a process with SKDH imported) / window samples.
+PIECE_BYTES_PER_SAMPLE = 165
 HEADROOM = 1.5
 CHILD_FLOOR_MIB = 1536  # address space a run needs without data (allocator arenas, LightGBM, Matplotlib)
 MEMORY_FACTOR = 3.0  # virtual address space over the measured resident peak, with room for busy recordings
@@ -64,12 +70,23 @@ class Limits:
     memory_mib: float
 
 
-def limits_for_file(size_bytes: int, file_name: str) -> Limits:
-    """The limits of a file of this size and format (the registry's peak MiB per MiB sizes the memory)."""
+def data_mib(size_bytes: int, file_name: str, window_samples: int | None = None) -> float:
+    """Peak MiB a file's data adds to a run: the whole-file model, or at most one day piece's samples."""
+    suffix = PurePosixPath(file_name).suffix.lower()
+    whole = mib_per_file_mib(suffix) * size_bytes / MIB
+    if window_samples is None:
+        return whole
+    on_disk = bytes_per_sample(suffix)
+    samples = window_samples if on_disk is None else min(window_samples, size_bytes / on_disk)
+    return min(whole, PIECE_BYTES_PER_SAMPLE * samples / MIB)
+
+
+def limits_for_file(size_bytes: int, file_name: str, window_samples: int | None = None) -> Limits:
+    """The limits of a file of this size and format (its data's peak MiB sizes the memory)."""
     mib = size_bytes / MIB
-    per_mib = mib_per_file_mib(PurePosixPath(file_name).suffix.lower())
     return Limits(
-        min(MAX_SECONDS, BASE_SECONDS + SECONDS_PER_MIB * mib), CHILD_FLOOR_MIB + MEMORY_FACTOR * per_mib * mib
+        min(MAX_SECONDS, BASE_SECONDS + SECONDS_PER_MIB * mib),
+        CHILD_FLOOR_MIB + MEMORY_FACTOR * data_mib(size_bytes, file_name, window_samples),
     )
 
 
@@ -83,14 +100,20 @@ def run_max_runtime_seconds(size_bytes: int, file_name: str) -> int:
     return int(limits_for_file(size_bytes, file_name).seconds + RUN_MARGIN_SECONDS)
 
 
-def estimate_peak_mib(size_bytes: int, file_name: str) -> float:
-    """Expected peak memory of a biomarker run on a file of this size and format, without headroom."""
-    return RUN_FLOOR_MIB + mib_per_file_mib(PurePosixPath(file_name).suffix.lower()) * size_bytes / MIB
+def estimate_peak_mib(size_bytes: int, file_name: str, window_samples: int | None = None) -> float:
+    """Expected peak memory of a biomarker run on a file of this size and format, without headroom.
+
+    ``window_samples``: the most samples a day-piece run holds (``piece_memory.window_samples``);
+    None for a file that runs whole-file.
+    """
+    return RUN_FLOOR_MIB + data_mib(size_bytes, file_name, window_samples)
 
 
-def oversized(size_bytes: int, file_name: str, max_run_memory_mib: float) -> str | None:
+def oversized(
+    size_bytes: int, file_name: str, max_run_memory_mib: float, window_samples: int | None = None
+) -> str | None:
     """Why a file is refused unread: its run would need more than the study's ``max_run_memory_mib``; else None."""
-    need = estimate_peak_mib(size_bytes, file_name) * HEADROOM
+    need = estimate_peak_mib(size_bytes, file_name, window_samples) * HEADROOM
     if need <= max_run_memory_mib:
         return None
     return (
@@ -202,12 +225,14 @@ def process_file_contained(path: Path, *, limits: Limits | None = None, **kwargs
     path = Path(path)
     size = path.stat().st_size
     loaded = kwargs["loaded"]
-    refused = oversized(size, path.name, loaded.config.max_run_memory_mib)
+    spec = loaded.config.pipelines[kwargs["pipeline_name"]].skdh
+    with path.open("rb") as head:
+        window = window_samples(spec, path.name, head.read(HEAD_BYTES))
+    refused = oversized(size, path.name, loaded.config.max_run_memory_mib, window)
     if refused:
         raise ProcessingError(refused)
-    limits = limits or limits_for_file(size, path.name)
+    limits = limits or limits_for_file(size, path.name, window)
     check_before_reading(path, limits.memory_mib * MIB)
-    spec = loaded.config.pipelines[kwargs["pipeline_name"]].skdh
     ctx = _forkserver()
     with tempfile.TemporaryDirectory(prefix="contained-") as tmp:
         stage_file, stderr_file = Path(tmp) / "stage", Path(tmp) / "stderr"
