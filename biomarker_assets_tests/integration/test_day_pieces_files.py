@@ -33,11 +33,14 @@ def test_generated_cwa_across_dst_in_day_pieces_equals_whole_file(tmp_path: Path
     path = write_wrist_cwa(tmp_path / "dst.cwa", days=1.5, fs=25.0, seed=6, start="2026-10-24 12:00:00")
     spec = _cwa_spec()
     inputs: dict[str, Any] = {"tz_name": "Europe/London"}
-    expected = run_pipeline(load_pipeline(spec), path, **inputs)
+    whole_warnings: list[str] = []
+    expected = run_pipeline(load_pipeline(spec), path, captured_warnings=whole_warnings, **inputs)
     final: dict = {}
-    got, how = run_file(load_pipeline(spec), spec, path, final_inputs=final, **inputs)
+    piece_warnings: list[str] = []
+    got, how = run_file(load_pipeline(spec), spec, path, captured_warnings=piece_warnings, final_inputs=final, **inputs)
     assert how["mode"] == "day_pieces", how
     _same(got, expected)
+    assert sorted(piece_warnings) == sorted(whole_warnings)  # the reader's warnings once, not once per piece
     assert final["file_n_samples"] == int(1.5 * 86400 * 25) and "accel" not in final
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,9 @@ class PieceRun:
         self.inputs = inputs
         self.n = int(pieces.n_samples)
         self.t_first, self.t_last = (float(t) for t in pieces.time_span)
-        head = pieces.window(self.t_first, np.nextafter(self.t_first, np.inf))
+        self._reader_warnings: set[tuple[type, str]] = set()
+        with self.reading():
+            head = pieces.window(self.t_first, np.nextafter(self.t_first, np.inf))
         self.scalars = {k: v for k, v in head.data.items() if k not in per_sample(head.data, head.n)}
         fs = self.scalars.get("fs")
         if fs is None:
@@ -39,6 +43,18 @@ class PieceRun:
         self.known: dict[int, float] = {0: self.t_first, self.n - 1: self.t_last}
         self.transform: Callable[[dict], dict] = lambda data: data
         self.state: dict[str, Any] = {}  # what steps hand on (wear, day_ends, sleep, sleep's results)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """SKDH's reader warns on every piece it decodes: pass each distinct warning on once, as one read would."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            key = (w.category, str(w.message))
+            if key not in self._reader_warnings:
+                self._reader_warnings.add(key)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def read(self, lo: int, hi: int, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
         """Samples ``lo .. hi - 1`` (global indices) through ``pieces.window``, calibrated if the pipeline is.
@@ -49,7 +65,8 @@ class PieceRun:
         while True:
             t0 = self.known.get(lo, self.t_first + lo / self.fs) - slack
             t1 = self.known.get(hi - 1, self.t_first + (hi - 1) / self.fs) + slack
-            piece = self.pieces.window(t0, t1)
+            with self.reading():
+                piece = self.pieces.window(t0, t1)
             if (piece.start <= lo or t0 < self.t_first) and (piece.stop >= hi or t1 > self.t_last):
                 break
             slack *= 4
@@ -63,8 +80,9 @@ class PieceRun:
 
     def collect(self, wanted: np.ndarray) -> None:
         """One streaming pass keeping the timestamps at ``wanted`` (sorted global indices)."""
-        for piece in self.pieces.iter_pieces(self.piece_seconds):
-            self.keep_times(piece.start, np.asarray(piece.data["time"]), wanted)
+        with self.reading():
+            for piece in self.pieces.iter_pieces(self.piece_seconds):
+                self.keep_times(piece.start, np.asarray(piece.data["time"]), wanted)
 
     def keep_times(self, start: int, time: np.ndarray, wanted: np.ndarray) -> None:
         lo, hi = np.searchsorted(wanted, [start, start + time.size])

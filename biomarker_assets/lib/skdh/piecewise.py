@@ -64,18 +64,19 @@ def _pass_one(run: PieceRun, wear_proc: Any, days_proc: Any) -> tuple[np.ndarray
         wanted |= neighbourhood(asked, int(10 * run.fs) + 2, run.n)
     wanted_arr = np.array(sorted(wanted), dtype=np.int64)
     n_steps, total, last_t = 0, 0.0, None
-    for piece in run.pieces.iter_pieces(run.piece_seconds):
-        data = run.transform(dict(piece.data))
-        time = np.asarray(data["time"], dtype=np.float64)
-        run.keep_times(piece.start, time, wanted_arr)
-        steps = np.diff(time) if last_t is None else np.diff(np.concatenate(([last_t], time)))
-        steps = steps[(steps > 0) & (steps <= MAX_SAMPLE_INTERVAL_S)]
-        n_steps, total, last_t = n_steps + steps.size, total + float(steps.sum()), float(time[-1])
-        accel = np.asarray(data["accel"])
-        envelope.add(piece.start, accel)
-        if stats is not None:
-            stats.add(accel)
-        del piece, data, time, accel
+    with run.reading():  # the pieces' reader warnings, once each
+        for piece in run.pieces.iter_pieces(run.piece_seconds):
+            data = run.transform(dict(piece.data))
+            time = np.asarray(data["time"], dtype=np.float64)
+            run.keep_times(piece.start, time, wanted_arr)
+            steps = np.diff(time) if last_t is None else np.diff(np.concatenate(([last_t], time)))
+            steps = steps[(steps > 0) & (steps <= MAX_SAMPLE_INTERVAL_S)]
+            n_steps, total, last_t = n_steps + steps.size, total + float(steps.sum()), float(time[-1])
+            accel = np.asarray(data["accel"])
+            envelope.add(piece.start, accel)
+            if stats is not None:
+                stats.add(accel)
+            del piece, data, time, accel
     rates = {
         "file_fs_nominal": run.fs,
         "file_fs_measured": (n_steps / total) if n_steps else None,
@@ -106,7 +107,8 @@ def _calibrate(run: PieceRun, i: int, proc: CalibrateAccelerometer, capture: War
         from biomarker_assets.lib.skdh.piece_calibration import fit_calibration
     except ImportError as exc:
         raise NotPiecewise("calibration in pieces needs lib/skdh/piece_calibration, which is not installed") from exc
-    fit = fit_calibration(run.pieces, proc, fs=run.fs, apply=run.inputs.get("apply", True))
+    with run.reading():
+        fit = fit_calibration(run.pieces, proc, fs=run.fs, apply=run.inputs.get("apply", True))
     run.transform = fit.apply
     record, note = fit.record(i)
     if note:
