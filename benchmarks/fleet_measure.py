@@ -225,6 +225,7 @@ def fleet(stack: Stack, files: int, time_limit_s: float | None = None, first: in
         "files_arrived": files,
         "complete": done >= files,
         "runs_created": len(records),
+        "backfills": len(stack.instance.get_backfills()),
         "run_statuses": statuses,
         "materialized_partitions": materialized,
         "daemon_cpu_s": daemon_cpu,
