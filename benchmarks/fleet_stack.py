@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,7 +125,9 @@ def fleet_stack(
     home = workdir / "dagster-home"
     home.mkdir(parents=True)
     slots, dequeue_interval_s = instance_yaml(home, settings)
-    with moto_server(), postgres_server() as pg:
+    with moto_server() as moto_url, postgres_server() as pg:
+        # moto's backends live in this process: a second fleet starts from an empty account too
+        urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
         create_project_resources()
         s3 = aws_client("s3")
         s3.create_bucket(Bucket=LOG_BUCKET)
