@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backfill-threshold", type=int, default=None, help="files per tick past which a backfill (200)")
     p.add_argument("--max-concurrent-runs", type=int, default=None, help="container/dagster.yaml's: 100")
     p.add_argument("--per-study", type=int, default=None, help="runs per study tag (container/dagster.yaml: 25)")
+    p.add_argument(
+        "--submit-workers", type=int, default=None, help="backfills.num_submit_workers (not set in production)"
+    )
+    p.add_argument(
+        "--dequeue-workers", type=int, default=None, help="coordinator dequeue threads (not set in production)"
+    )
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None, help="also write every figure as JSON")
     p.add_argument("--project", type=Path, default=None, help="only print the projection from a saved --json")
@@ -108,6 +114,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict:
                 backfill_threshold=args.backfill_threshold,
                 max_concurrent_runs=args.max_concurrent_runs,
                 per_study_limit=args.per_study,
+                submit_workers=args.submit_workers,
+                dequeue_workers=args.dequeue_workers,
                 files_per_run=args.files_per_run if mode == "batch" else None,
                 timing=timing,
             )

@@ -56,6 +56,8 @@ class StackSettings:
     backfill_threshold: int | None = None  # None: the project's default (200)
     max_concurrent_runs: int | None = None  # None: container/dagster.yaml's (100)
     per_study_limit: int | None = None  # None: container/dagster.yaml's (25)
+    submit_workers: int | None = None  # backfills.num_submit_workers: runs of a backfill created in parallel
+    dequeue_workers: int | None = None  # run_coordinator dequeue_use_threads/dequeue_num_workers: parallel launches
     files_per_run: int | None = None  # the study config's batch size (None: one file per run)
     timing: Timing = Timing()
 
@@ -78,6 +80,10 @@ def instance_yaml(home: Path, settings: StackSettings) -> tuple[int, float]:
         coordinator["max_concurrent_runs"] = settings.max_concurrent_runs
     if settings.per_study_limit:
         coordinator["tag_concurrency_limits"][0]["limit"] = settings.per_study_limit
+    if settings.dequeue_workers:
+        coordinator.update(dequeue_use_threads=True, dequeue_num_workers=settings.dequeue_workers)
+    if settings.submit_workers:
+        config["backfills"]["num_submit_workers"] = settings.submit_workers
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     slots = min(coordinator["max_concurrent_runs"], coordinator["tag_concurrency_limits"][0]["limit"])
     return slots, float(coordinator["dequeue_interval_seconds"])
