@@ -34,6 +34,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -198,7 +199,7 @@ def report(record: dict, args: argparse.Namespace) -> str:
         if len(rows) >= 2:
             a, b = rows[0], rows[-1]
             lines.append(
-                f"{mode} scaling {b['files']:,} / {a['files']:,} files: "
+                f"{mode} scaling {b['files_arrived']:,} / {a['files_arrived']:,} files arrived: "
                 f"files/h x{b['files_per_hour'] / a['files_per_hour']:.2f}, "
                 f"wall overhead per file x{b['overhead_wall_s_per_file'] / a['overhead_wall_s_per_file']:.2f}, "
                 f"slot overhead per run x{b['slot_overhead_per_run_s'] / a['slot_overhead_per_run_s']:.2f}, "
@@ -233,7 +234,7 @@ def report(record: dict, args: argparse.Namespace) -> str:
         batches = [int(b) for b in args.project_batches.split(",")]
         lines += [
             "",
-            f"Projection (from the {big['files']:,}-file single-file fleet):",
+            f"Projection (from the {big['files_arrived']:,}-file single-file fleet, {big['files']:,} done):",
             projection_table(scenario, measured, batches),
         ]
         record["projection_inputs"] = vars(measured)
@@ -248,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="biomarker-fleet-"))
         started = time.monotonic()
-        record = measure(args, workdir)
+        try:
+            record = measure(args, workdir)
+        finally:
+            if args.workdir is None:  # task logs and the Dagster home: kept only where asked
+                shutil.rmtree(workdir, ignore_errors=True)
         record["benchmark_s"] = time.monotonic() - started
     print(report(record, args), flush=True)
     if args.json and not args.project:
