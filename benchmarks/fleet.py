@@ -174,6 +174,22 @@ def catalog_line(rows: list[dict]) -> tuple[float, float]:
     return max(0.0, a["catalog_s"] - per_file * a["files_arrived"]), per_file
 
 
+def measured_costs(record: dict, rows: list[dict], args: argparse.Namespace) -> Measured:
+    """The model's inputs from one mode's fleets (the largest for the per-run figures)."""
+    big = rows[-1]
+    launch_s = big["launch_service_s"]
+    catalog_fixed, catalog_per_file = catalog_line(rows)
+    return Measured(
+        worker_start_s=calibrated(record, "worker_start_s", args.worker_start_s),
+        run_overhead_s=big["slot_overhead_per_run_s"],
+        # runs enter the fleet no faster than they are created (backfill daemon, sensor) and launched
+        launch_rate_per_s=min(big["creation_rate_per_s"], 1 / launch_s if launch_s > 0 else big["launch_rate_per_s"]),
+        catalog_fixed_s=catalog_fixed,
+        catalog_s_per_file=catalog_per_file,
+        file_fixed_s=calibrated(record, "step_s", args.file_fixed_s),
+    )
+
+
 def report(record: dict, args: argparse.Namespace) -> str:
     lines = ["", "== Fleet benchmark"]
     cal = record.get("calibration") or []
@@ -207,37 +223,26 @@ def report(record: dict, args: argparse.Namespace) -> str:
             )
     if record.get("batch_skipped"):
         lines.append(f"batch: SKIPPED ({record['batch_skipped']})")
-    single = sorted((r for r in record["fleets"] if r["mode"] == "single"), key=lambda r: r["files"])
-    if single:
-        big = single[-1]
-        launch_s = big["launch_service_s"]
-        catalog_fixed, catalog_per_file = catalog_line(single)
-        measured = Measured(
-            worker_start_s=calibrated(record, "worker_start_s", args.worker_start_s),
-            run_overhead_s=big["slot_overhead_per_run_s"],
-            # runs enter the fleet no faster than the backfill daemon creates them and the coordinator launches them
-            launch_rate_per_s=min(
-                big["creation_rate_per_s"], 1 / launch_s if launch_s > 0 else big["launch_rate_per_s"]
-            ),
-            catalog_fixed_s=catalog_fixed,
-            catalog_s_per_file=catalog_per_file,
-            file_fixed_s=calibrated(record, "step_s", args.file_fixed_s),
-        )
-        scenario = Scenario(
-            files=args.study_files,
-            tasks=args.tasks,
-            compute_s=args.compute_s,
-            memory_gb=args.memory_gb,
-            vcpu=args.vcpu,
-            fargate_start_s=args.fargate_start_s,
-        )
-        batches = [int(b) for b in args.project_batches.split(",")]
+    scenario = Scenario(
+        files=args.study_files,
+        tasks=args.tasks,
+        compute_s=args.compute_s,
+        memory_gb=args.memory_gb,
+        vcpu=args.vcpu,
+        fargate_start_s=args.fargate_start_s,
+    )
+    batches = [int(b) for b in args.project_batches.split(",")]
+    for mode in ("single", "batch"):  # one table per measured mode: batch runs enter by sensor requests
+        rows = sorted((r for r in record["fleets"] if r["mode"] == mode), key=lambda r: r["files_arrived"])
+        if not rows:
+            continue
+        measured = measured_costs(record, rows, args)
         lines += [
             "",
-            f"Projection (from the {big['files_arrived']:,}-file single-file fleet, {big['files']:,} done):",
+            f"Projection (from the {rows[-1]['files_arrived']:,}-file {mode} fleet, {rows[-1]['files']:,} done):",
             projection_table(scenario, measured, batches),
         ]
-        record["projection_inputs"] = vars(measured)
+        record[f"projection_inputs_{mode}"] = vars(measured)
     return "\n".join(lines)
 
 
