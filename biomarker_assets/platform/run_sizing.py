@@ -10,6 +10,12 @@ peak within 3 % -- and it is linear in length. A format stores a fixed number of
 sample whatever the rate (.bin: 12.7, hex text; .cwa: 4.27, 120 packed samples per 512-byte
 block), so the file's size alone gives the memory; the rate is not needed. Per day of
 100 Hz data that is about 1.1 GB, so a 7-day 100 Hz .cwa (~260 MB) needs about 8 GB.
+That is the whole-file model. A file that runs in day pieces (``lib/skdh/piece_plan``: the documented
+wrist pipelines on ``.cwa``/``.bin``) holds one day window at a time, so its memory follows its
+sampling rate, read from the file's header by a ranged GET (``file_window_samples``), times the day
+window: ``PIECE_BYTES_PER_SAMPLE`` per sample of one window (benchmarks/day_pieces.py), whatever the
+recording's length; a 7-day and a 28-day 100 Hz recording get the same task. A file whose header
+cannot be read is sized by the whole-file model, the larger one.
 ``RUN_FLOOR_MIB`` is the whole run task without data (``dagster api execute_run`` plus the
 process the multiprocess executor starts for the step, each importing Dagster and SKDH),
 measured as proportional set size by the Fargate stand-in in test_production_path. ``HEADROOM`` covers
