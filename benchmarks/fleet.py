@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the tests' support package, from any directory
+
 from fleet_measure import calibrate, daemon_ready, fleet
 from fleet_model import Measured, Scenario, projection_table
 from fleet_stack import StackSettings, fleet_stack, has_batch_job
