@@ -574,19 +574,13 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     from dagster._core.workspace.load_target import ModuleTarget
     from dagster._daemon.backfill import execute_backfill_iteration
 
+    from biomarker_assets.defs.biomarkers import jobs
     from biomarker_assets.defs.biomarkers.jobs import StudyBackfillConfig, launch_study_backfill
 
     instance = dg.DagsterInstance.from_config(home)
     for earlier in instance.get_backfills():  # e.g. the one the catalog tick submitted: not this measurement's
         if earlier.status == BulkActionStatus.REQUESTED:
             instance.update_backfill(earlier.with_status(BulkActionStatus.CANCELED))
-    context = dg.build_op_context(instance=instance)
-    started = time.perf_counter()
-    backfill_id = launch_study_backfill(context, StudyBackfillConfig(study=LISTING_STUDY))
-    submit_seconds = time.perf_counter() - started
-    backfill = instance.get_backfill(backfill_id)
-    n_partitions = backfill.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets
-    out = {"submit_seconds": submit_seconds, "partitions": n_partitions, "chunk": chunk}
 
     target = ModuleTarget(
         module_name="biomarker_assets.definitions",
@@ -597,11 +591,27 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     logger = logging.getLogger("bench.backfill_daemon")
     started = time.perf_counter()
     with create_test_daemon_workspace_context(target, instance) as workspace:
-        entries = workspace.create_request_context().get_code_location_entries()
+        request_context = workspace.create_request_context()
+        entries = request_context.get_code_location_entries()
         errors = [e.load_error for e in entries.values() if e.load_error]
         if errors:
             raise RuntimeError(f"code location failed to load: {errors[0]}")
-        out["workspace_load_seconds"] = time.perf_counter() - started  # starts a gRPC code server
+        workspace_load_seconds = time.perf_counter() - started  # starts a gRPC code server
+        location = request_context.get_code_location("biomarker_assets")
+        (repository,) = location.get_repositories().values()
+        # The op names the code location its run was launched in (a job backfill's runs launch there);
+        # invoked directly it has no run, so it is handed the one the daemon's workspace serves.
+        jobs.run_repository = lambda _context: repository.get_remote_origin()
+        context = dg.build_op_context(instance=instance)
+        started = time.perf_counter()
+        backfill_id = launch_study_backfill(context, StudyBackfillConfig(study=LISTING_STUDY))
+        submit_seconds = time.perf_counter() - started
+        backfill = instance.get_backfill(backfill_id)
+        n_partitions = len(backfill.partition_names or []) or (
+            backfill.asset_backfill_data.target_subset.num_partitions_and_non_partitioned_assets
+        )
+        out = {"submit_seconds": submit_seconds, "partitions": n_partitions, "chunk": chunk}
+        out["workspace_load_seconds"] = workspace_load_seconds
 
         errors_seen: list = []
         runs_before = instance.get_runs_count()
