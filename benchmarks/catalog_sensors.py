@@ -632,6 +632,7 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
     import logging
     import threading
 
+    from dagster import OpExecutionContext
     from dagster._core.execution.backfill import BulkActionStatus
     from dagster._core.remote_origin import RemoteRepositoryOrigin
     from dagster._core.test_utils import create_test_daemon_workspace_context
@@ -666,7 +667,7 @@ def backfill_child(home: str, log_path: str, daemon_seconds: float, first_run_ti
 
         # The op names the code location its run was launched in (a job backfill's runs launch there);
         # invoked directly it has no run, so it is handed the one the daemon's workspace serves.
-        def served_origin(context: dg.OpExecutionContext) -> RemoteRepositoryOrigin | None:
+        def served_origin(context: OpExecutionContext) -> RemoteRepositoryOrigin | None:
             del context
             return repository.get_remote_origin()
 
