@@ -23,7 +23,14 @@ Wall time is measured inside each child around the work only (``pipeline.run`` /
 ``dg.materialize``), after imports and after creating the Dagster instance and
 registering the partition (a deployment has those already). Peak memory is the
 child's ``getrusage(RUSAGE_SELF).ru_maxrss`` read at its end, so it includes the
-interpreter and imports (Dagster's are part of what a run costs). The moto server
+interpreter and imports (Dagster's are part of what a run costs). The materialization
+runs SKDH in a contained child forked from a forkserver (``lib/skdh/isolation.py``):
+``contained_timing.py`` (beside this script) is added to that forkserver's preload and
+times SKDH, tables and plot inside the child and reports the child's own peak RSS and
+CPU; the dagster phase's peak is the run's plus the child's (both are alive while SKDH
+runs: what the task must hold), its CPU the run's plus the child's. A pipeline that the
+run processes in day pieces (``run_pipeline_in_pieces``) is timed the same way, and the
+README table says which way the run went; nothing else changes. The moto server
 runs as a thread of this (parent) process, so the objects it holds are not
 counted against the materialization. The phases alternate (bare, dagster, bare,
 ...) so machine noise hits both; the table shows medians.
@@ -33,9 +40,11 @@ each phase; the dagster phase's *overhead*, its wall time minus the wall time
 of the SKDH run inside it (timed in the same process, so contention that slows
 SKDH cancels out), and ``1 + overhead / bare``, the ratio the overhead alone
 gives; and a breakdown of the dagster phase (download, input sha256, SKDH run,
-tables + Parquet, overview plot, provenance etc., upload, and the rest: Dagster
-run/event storage, config load and validation, requirement checks), measured by
-wrapping those project functions in the dagster child only.
+tables + Parquet, overview plot, provenance etc., containment (the fork, the file
+checks, the result's trip back, and the forkserver's start with SKDH imported, once per
+run), upload, and the rest: Dagster run/event storage, config load and validation,
+requirement checks). The last lines printed are the README's table rows with the
+load average: paste them from one run.
 
 Note on the download: moto answers every ranged GET by reading the whole object
 (``FakeKey.value``), so the stand-in's transfer time grows with the number of parts
