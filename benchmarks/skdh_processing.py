@@ -334,8 +334,9 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
         headline = {k: _metadata_headline(metadata, k) for k in ("total_sleep_time_min", "wear_hours")}
         results_uri = metadata["results"].value
     inside, child_peak, runners = contained_timing.read(contained_log)
-    if not runners:
-        raise RuntimeError(f"no timings from the contained child in {contained_log}: is the forkserver preloading?")
+    if not runners:  # the breakdown then has no SKDH run: say so rather than lose the run's figures
+        print(f"   WARNING: no SKDH timings from the contained child ({contained_log})", file=sys.stdout, flush=True)
+        runners = ["unknown"]
     timings.update(inside)
     parent_peak = _peak_rss_bytes()
     return {
