@@ -23,7 +23,14 @@ Wall time is measured inside each child around the work only (``pipeline.run`` /
 ``dg.materialize``), after imports and after creating the Dagster instance and
 registering the partition (a deployment has those already). Peak memory is the
 child's ``getrusage(RUSAGE_SELF).ru_maxrss`` read at its end, so it includes the
-interpreter and imports (Dagster's are part of what a run costs). The moto server
+interpreter and imports (Dagster's are part of what a run costs). The materialization
+runs SKDH in a contained child forked from a forkserver (``lib/skdh/isolation.py``):
+``contained_timing.py`` (beside this script) is added to that forkserver's preload and
+times SKDH, tables and plot inside the child and reports the child's own peak RSS and
+CPU; the dagster phase's peak is the run's plus the child's (both are alive while SKDH
+runs: what the task must hold), its CPU the run's plus the child's. A pipeline that the
+run processes in day pieces (``run_pipeline_in_pieces``) is timed the same way, and the
+README table says which way the run went; nothing else changes. The moto server
 runs as a thread of this (parent) process, so the objects it holds are not
 counted against the materialization. The phases alternate (bare, dagster, bare,
 ...) so machine noise hits both; the table shows medians.
@@ -33,9 +40,11 @@ each phase; the dagster phase's *overhead*, its wall time minus the wall time
 of the SKDH run inside it (timed in the same process, so contention that slows
 SKDH cancels out), and ``1 + overhead / bare``, the ratio the overhead alone
 gives; and a breakdown of the dagster phase (download, input sha256, SKDH run,
-tables + Parquet, overview plot, provenance etc., upload, and the rest: Dagster
-run/event storage, config load and validation, requirement checks), measured by
-wrapping those project functions in the dagster child only.
+tables + Parquet, overview plot, provenance etc., containment (the fork, the file
+checks, the result's trip back, and the forkserver's start with SKDH imported, once per
+run), upload, and the rest: Dagster run/event storage, config load and validation,
+requirement checks). The last lines printed are the README's table rows with the
+load average: paste them from one run.
 
 Note on the download: moto answers every ranged GET by reading the whole object
 (``FakeKey.value``), so the stand-in's transfer time grows with the number of parts
@@ -207,6 +216,7 @@ _TIMED = (
     ("biomarker_assets.lib.biomarkers.processing", "overview_png", "overview plot"),
     ("biomarker_assets.lib.biomarkers.processing", "overview_pngs", "overview plot"),
     ("biomarker_assets.resources.study_store", "StudyStore.upload", "upload"),
+    ("biomarker_assets.defs.biomarkers.assets", "process_file_contained", "contained child"),
 )
 BREAKDOWN = (
     "download",
@@ -215,6 +225,7 @@ BREAKDOWN = (
     "tables + Parquet",
     "overview plot",
     "provenance etc.",
+    "containment",
     "upload",
     "Dagster + config",
 )
@@ -252,6 +263,8 @@ def _breakdown(timings: dict[str, float], total: float) -> dict[str, float]:
     out["provenance etc."] = (
         timings.get("process_local_file", 0.0) - out["SKDH run"] - out["tables + Parquet"] - out["overview plot"]
     )
+    # the contained child's start (a fork from the forkserver), the result's trip back, the file checks
+    out["containment"] = max(0.0, timings.get("contained child", 0.0) - timings.get("process_local_file", 0.0))
     out["Dagster + config"] = total - sum(out.values())
     return out
 
@@ -280,6 +293,14 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
     }
     timings: dict[str, float] = {}
     _instrument(timings)
+    # SKDH runs in a child forked from the containment forkserver: time it from inside (contained_timing.py)
+    import contained_timing  # beside this script: on sys.path here and, through PYTHONPATH, in the forkserver
+
+    from biomarker_assets.lib.skdh import isolation
+
+    contained_log = str(Path(home) / "contained-timings.jsonl")
+    os.environ[contained_timing.ENV] = contained_log
+    isolation.PRELOAD = (*isolation.PRELOAD, "contained_timing")  # type: ignore[assignment]  # one module more, this child only
     with dg.DagsterInstance.local_temp(tempdir=home) as instance:
         assert data_files.name, "a named partitions definition: its keys live on the instance"
         instance.add_dynamic_partitions(data_files.name, [partition_key])
@@ -312,10 +333,19 @@ def _dagster_child(partition_key: str, home: str, log_path: str, profile_path: s
         metadata = event.materialization.metadata
         headline = {k: _metadata_headline(metadata, k) for k in ("total_sleep_time_min", "wear_hours")}
         results_uri = metadata["results"].value
+    inside, child_peak, runners = contained_timing.read(contained_log)
+    if not runners:  # the breakdown then has no SKDH run: say so rather than lose the run's figures
+        print(f"   WARNING: no SKDH timings from the contained child ({contained_log})", file=sys.stdout, flush=True)
+        runners = ["unknown"]
+    timings.update(inside)
+    parent_peak = _peak_rss_bytes()
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu,
-        "peak_rss": _peak_rss_bytes(),
+        "cpu_seconds": cpu + inside.get("child CPU", 0.0),  # this process and the contained child
+        "peak_rss": parent_peak + child_peak,  # both are alive while SKDH runs: what the task must hold
+        "parent_peak_rss": parent_peak,
+        "child_peak_rss": child_peak,
+        "skdh_runner": "+".join(runners),
         "baseline_rss": baseline,
         "headline": headline,
         "results": results_uri,
@@ -517,6 +547,35 @@ def results_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def readme_table(rows: list[dict], load: tuple[float, float]) -> str:
+    """The README's processing table from this run only (paste it whole, with its note)."""
+    lines = [
+        "| recording (.cwa, wrist pipeline) | bare SKDH | through Dagster + moto | time | time, overhead only "
+        "| bare peak RSS | Dagster peak RSS (run + SKDH child) | memory | SKDH in the run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        bare, dag = row["median"]["bare"], row["median"]["dagster"]
+        runs = row["runs"]["dagster"]
+        parent = statistics.median(r.get("parent_peak_rss", r["peak_rss"]) for r in runs)
+        child = statistics.median(r.get("child_peak_rss", 0) for r in runs)
+        runner = runs[0].get("skdh_runner", "run_pipeline")
+        lines.append(
+            f"| {row['label']} ({row['file_bytes'] / 1e6:,.0f} MB) | {bare['seconds']:.1f} s | {dag['seconds']:.1f} s "
+            f"| {dag['seconds'] / bare['seconds']:.2f}x | {1 + dag['overhead'] / bare['seconds']:.2f}x "
+            f"| {_mib(bare['peak_rss'])} MiB | {_mib(dag['peak_rss'])} MiB ({_mib(parent)} + {_mib(child)}) "
+            f"| {dag['peak_rss'] / bare['peak_rss']:.2f}x "
+            f"| {'day pieces' if 'in_pieces' in runner else 'whole file'} |"
+        )
+    repeats = "/".join(map(str, sorted({len(r["runs"]["bare"]) for r in rows})))
+    lines.append(
+        f"\n(one run of `skdh_processing.py`, medians of {repeats} alternating repeats; load average "
+        f"{load[0]:.1f} at start, {load[1]:.1f} at end; results equal in both phases: "
+        f"{'yes' if all(r['same_results'] for r in rows) else 'NO'})"
+    )
+    return "\n".join(lines)
+
+
 def code_state() -> str:
     """The commit measured and whether the tree had local changes (read-only git calls)."""
     import subprocess
@@ -579,6 +638,7 @@ def main(argv=None) -> int:
     spec = cwa_pipeline_spec()
     rows = []
     started = time.monotonic()
+    load_start = os.getloadavg()[0]
     with moto_server() as url:
         print(
             f"local AWS stand-in (moto) at {url}, in this process (pid {os.getpid()}); children's logs: {log_path}",
@@ -599,6 +659,8 @@ def main(argv=None) -> int:
         f"code: {code_state()}):\n"
     )
     print(results_table(rows))
+    print("\nREADME rows:\n")
+    print(readme_table(rows, (load_start, os.getloadavg()[0])))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")
         print(f"\nmeasurements written to {args.json}")

@@ -13,8 +13,10 @@ from s3transfer.exceptions import S3DownloadFailedError
 from s3transfer.futures import TransferFuture
 from s3transfer.subscribers import BaseSubscriber
 
+from biomarker_assets.lib.study_config.cache import PARSED_CONFIGS, ConfigVersion
 from biomarker_assets.lib.study_config.loading import (
     MAX_CONFIG_BYTES,
+    ConfigError,
     ConfigLocation,
     ConfigNotFound,
     ConfigUnreadable,
@@ -76,8 +78,38 @@ class StudyStore(ConfigurableResource):
 
         ConfigUnreadable (a ConfigError) when S3 refuses it or it is over ``MAX_CONFIG_BYTES``: callers
         that isolate a bad config per study isolate an unreadable one the same way.
+
+        An unchanged config costs one HEAD: parse results are kept per object version
+        (``lib.study_config.cache``), so only a new ETag/VersionId is read and parsed again.
         """
-        key, uri = self.config_key(study), self.config_uri(study)
+        key = self.config_key(study)
+        version = self._config_version(key)
+        if version is not None:
+            kept = PARSED_CONFIGS.get(version)  # raises the kept ConfigError of an invalid version
+            if kept is not None:
+                return kept
+        body, version = self._read_config(key)
+        try:
+            loaded = parse_study_config(body, self.config_uri(study), study)
+        except ConfigError as exc:
+            PARSED_CONFIGS.put_invalid(version, exc, len(body))
+            raise
+        location = ConfigLocation(self.config_bucket, key, version.version_id, version.etag or None)
+        loaded = dataclasses.replace(loaded, location=location)
+        PARSED_CONFIGS.put(version, loaded)
+        return loaded
+
+    def _config_version(self, key: str) -> ConfigVersion | None:
+        """The config's current version from a HEAD; None when the HEAD fails (the GET then says why)."""
+        try:
+            head = aws_client("s3").head_object(Bucket=self.config_bucket, Key=key)
+        except (ClientError, BotoCoreError):
+            return None
+        return ConfigVersion(self.config_bucket, key, str(head.get("ETag", "")).strip('"'), head.get("VersionId"))
+
+    def _read_config(self, key: str) -> tuple[bytes, ConfigVersion]:
+        """The config's bytes and the version they are (from the GET's own answer, not an earlier HEAD)."""
+        uri = f"s3://{self.config_bucket}/{key}"
         try:
             response = aws_client("s3").get_object(Bucket=self.config_bucket, Key=key)
             if response["ContentLength"] > MAX_CONFIG_BYTES:  # refused before reading the body
@@ -91,10 +123,8 @@ class StudyStore(ConfigurableResource):
             raise ConfigUnreadable(uri, f"S3 GetObject failed: {code or exc}") from exc
         except BotoCoreError as exc:  # connection and read errors, after the client's retries
             raise ConfigUnreadable(uri, f"{type(exc).__name__}: {exc}") from exc
-        loaded = parse_study_config(body, uri, study)
-        etag = str(response.get("ETag", "")).strip('"') or None
-        location = ConfigLocation(self.config_bucket, key, response.get("VersionId"), etag)
-        return dataclasses.replace(loaded, location=location)
+        etag = str(response.get("ETag", "")).strip('"')
+        return body, ConfigVersion(self.config_bucket, key, etag, response.get("VersionId"))
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """The object's body, or None when there is no such key (state files not written yet).

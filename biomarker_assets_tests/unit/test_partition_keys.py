@@ -1,3 +1,6 @@
+import random
+import re
+
 import pytest
 from dagster._core.definitions.partitions.utils.base import raise_error_on_invalid_partition_key_substring
 
@@ -27,6 +30,22 @@ def test_keys_round_trip_and_are_accepted_by_dagster(key):
         assert bad not in partition
     assert parse_file_partition_key(partition) == ("demo", key)
     assert decode_key(encode_key(key)) == key
+
+
+def _encode_every_character(s3_key: str) -> str:
+    """The encoding without the shortcut for keys with nothing to encode: the reference."""
+    always = set("%,|[]") | {chr(c) for c in range(0x20)} | {"\x7f"}
+    encoded = "".join("".join(f"%{b:02X}" for b in ch.encode()) if ch in always else ch for ch in s3_key)
+    return re.sub(r"\.{3,}", lambda m: "%2E" * len(m.group(0)), encoded)
+
+
+def test_the_shortcut_for_keys_with_nothing_to_encode_changes_no_key():
+    alphabet = [*"abc/._- %,|[]+é漢", "\x00", "\t", "\x1f", "\x7f", "\x80", "..", "..."]
+    rng = random.Random(12)
+    keys = ["".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(20_000)] + ODD_KEYS
+    for key in keys:
+        assert encode_key(key) == _encode_every_character(key), repr(key)
+    assert sum(encode_key(k) == k for k in keys) > 1000  # the shortcut was taken, not only the slow path
 
 
 def test_readable_keys_stay_readable():
