@@ -286,7 +286,7 @@ def _empty_like(value: Any, n: int) -> Any:
 
 
 def _cut(data: Mapping[str, Any], n: int, lo: int, hi: int) -> dict[str, Any]:
-    """Per-sample arrays (length ``n``) cut to ``lo:hi`` as views (no copy: the margins are a few blocks); scalars kept."""
+    """Per-sample arrays (length ``n``) cut to ``lo:hi`` as views (the margins are a few blocks); scalars kept."""
     return {k: (v[lo:hi] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n else v) for k, v in data.items()}
 
 
