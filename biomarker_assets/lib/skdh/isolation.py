@@ -41,9 +41,10 @@ MIB = 2**20
 # Run sizing's model (platform/run_sizing.py says where the numbers come from): a run's peak is
 # RUN_FLOOR_MIB plus the registry's MiB per file MiB; tasks get HEADROOM times that.
 RUN_FLOOR_MIB = 600
-# What a day-piece run holds per sample of its largest piece (one day window), SKDH's import not
-# counted: benchmarks/day_pieces.py, 7 d @ 100 Hz (peak minus a process with SKDH imported) / window samples.
-PIECE_BYTES_PER_SAMPLE = 165
+# What a day-piece run holds per sample of its largest piece (one day window), SKDH's import not counted:
+# benchmarks/day_pieces.py, 7 d @ 100 Hz, peak 1.06 GB less the 0.26 GB of a process with SKDH imported,
+# over the 8.64 M samples of a day: 92 bytes; 28 d peaks the same (the window, not the file, sets it).
+PIECE_BYTES_PER_SAMPLE = 100
 HEADROOM = 1.5
 CHILD_FLOOR_MIB = 1536  # address space a run needs without data (allocator arenas, LightGBM, Matplotlib)
 MEMORY_FACTOR = 3.0  # virtual address space over the measured resident peak, with room for busy recordings
