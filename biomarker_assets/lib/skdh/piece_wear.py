@@ -58,6 +58,8 @@ class WearWindowStats:
         self._block_max = np.empty((0, n_axes))  # complete blocks from the next window's first block on
         self._block_min = np.empty((0, n_axes))
         self._carry = np.empty((0, n_axes))  # otherwise: the samples from the first window not yet complete
+        self._buf, self._counts = np.empty((3, n_axes, 0)), np.empty((2, 0))  # scratch, see _scratch
+        self._xt = np.empty((n_axes, 0))  # the chunk, one contiguous row per axis
 
     def _running_sums(self, xt: np.ndarray) -> None:
         """Extend SKDH's running sums (``m1`` cumulative sum, ``m2`` Welford-style term sum) over ``xt`` (axes, n).
@@ -68,17 +70,19 @@ class WearWindowStats:
         in three reused (axes, n) buffers; only the recording's first sample is special.
         """
         n0, n = self.n_seen, xt.shape[1]
-        m1 = xt.copy()  # m1[:, k] at 1-based index n0 + k + 1
+        m1, term, delta, counts = self._scratch(n)
+        np.copyto(m1, xt)  # m1[:, k] at 1-based index n0 + k + 1
         m1[:, 0] += self._m1
         np.cumsum(m1, axis=1, out=m1)
-        before = np.arange(n0, n0 + n, dtype=np.float64)  # i - 1 for each sample
-        term = np.empty_like(xt)
-        delta = np.divide(m1[:, :-1], before[1:])  # samples 2.. of the chunk: m1(i-1) / (i-1)
+        before, at = counts[0, 1:], counts[1, 1:]  # i - 1 and i for samples 2.. of the chunk
+        np.copyto(before, np.arange(n0 + 1, n0 + n, dtype=np.float64))
+        np.add(before, 1.0, out=at)
+        delta = np.divide(m1[:, :-1], before, out=delta[:, 1:])  # m1(i-1) / (i-1)
         np.subtract(xt[:, 1:], delta, out=delta)
         later = term[:, 1:]
-        np.divide(delta, before[1:] + 1.0, out=later)  # delta / i
+        np.divide(delta, at, out=later)  # delta / i
         np.multiply(delta, later, out=later)
-        later *= before[1:]
+        later *= before
         if n0 == 0:
             term[:, 0] = 0.0  # m2(1) = 0: the recording's first sample adds nothing
         else:
@@ -93,6 +97,13 @@ class WearWindowStats:
                 self._marks[i] = (m1[:, i - n0 - 1].copy(), term[:, i - n0 - 1].copy())
         self._m1, self._m2 = m1[:, -1].copy(), term[:, -1].copy()
         self.n_seen += n
+
+    def _scratch(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(m1, term, delta) as (axes, n) and (2, n) counts, reused across chunks: touching new pages costs more."""
+        if self._buf.shape[-1] < n:
+            self._buf = np.empty((3, self._m1.size, n))
+            self._counts = np.empty((2, n))
+        return self._buf[0, :, :n], self._buf[1, :, :n], self._buf[2, :, :n], self._counts[:, :n]
 
     def _window_sd(self, starts: np.ndarray) -> np.ndarray:
         """SKDH's ``mov_moments_2`` standard deviation of the windows starting at ``starts`` (0-based)."""
@@ -120,7 +131,10 @@ class WearWindowStats:
             self._add(x[a : a + CHUNK_SAMPLES])
 
     def _add(self, x: np.ndarray) -> None:
-        xt = np.ascontiguousarray(x.T)  # one contiguous row per axis: the reductions and sums run along it
+        if self._xt.shape[1] < x.shape[0]:
+            self._xt = np.empty((x.shape[1], x.shape[0]))
+        xt = self._xt[:, : x.shape[0]]  # one contiguous row per axis: the reductions and sums run along it
+        np.copyto(xt, x.T)
         first = self._next_start
         self._running_sums(xt)
         last = self.n_seen - self.w_len  # last start whose window is complete
