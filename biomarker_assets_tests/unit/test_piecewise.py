@@ -312,3 +312,21 @@ def test_wear_window_statistics_are_skdh_moving_sd_and_range_bit_for_bit(
     sd, acc_range = stats.result()
     np.testing.assert_array_equal(sd, moving_sd(x, w_len, skip, axis=0, return_previous=False))
     np.testing.assert_array_equal(acc_range, moving_max(x, w_len, skip, axis=0) - moving_min(x, w_len, skip, axis=0))
+
+
+@pytest.mark.parametrize(("w_len", "skip"), [(400, 100), (300, 300), (90, 40)])
+def test_wear_window_range_block_wise_equals_per_window_with_nan(w_len: int, skip: int) -> None:
+    """The block-wise range (window a whole number of skips) is the per-window max - min, NaN included."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from biomarker_assets.lib.skdh import piece_wear
+
+    x = np.random.default_rng(7).normal(size=(5_000, 3))
+    x[1_234, 1] = x[3_000, 0] = np.nan
+    stats = piece_wear.WearWindowStats(w_len, skip)
+    for a in range(0, x.shape[0], 777):
+        stats.add(x[a : a + 777])
+    windows = sliding_window_view(x, w_len, axis=0)[::skip]
+    got = stats.result()[1]
+    np.testing.assert_array_equal(got, windows.max(axis=-1) - windows.min(axis=-1))
+    assert np.isnan(got).any(axis=1).sum() == np.isnan(windows).any(axis=(1, 2)).sum() > 0

@@ -5,8 +5,11 @@ deviation and the range of the acceleration in windows of ``window_length`` minu
 ``window_skip`` minutes, then decide non-wear per window and rescore bouts. Only the first
 stage touches samples. :class:`WearWindowStats` computes it while the recording streams by:
 
-- the range is a max/min over each window's samples; a window straddling pieces is computed
-  from the samples carried over, so every window sees exactly its samples (max/min are exact);
+- the range is a max/min over each window's samples (max/min are exact, so any grouping gives
+  the same numbers). When a window is a whole number of skips (SKDH's 60/15 minutes), as in the
+  whole-file ``AccelThresholdWearDetectionFast``, each skip-long block is reduced once and a
+  window takes the max/min of its blocks, the incomplete block carried to the next piece;
+  otherwise each window is reduced over its samples, those of windows not yet complete carried;
 - SKDH 0.17.18's ``moving_sd`` (its Fortran ``mov_moments_2``) is *not* a per-window standard
   deviation: it keeps running sums ``m1`` and ``m2`` over the whole recording and differences
   them at the window's ends. The rounding of a window's value therefore depends on every
@@ -26,7 +29,7 @@ from skdh.preprocessing import AccelThresholdWearDetection
 
 __all__ = ["WearWindowStats", "decide_wear", "wear_window_samples"]
 
-CHUNK_SAMPLES = 1 << 19  # samples per step of the running sums: ~12 MB per (n, 3) temporary
+CHUNK_SAMPLES = 1 << 19  # samples per step: ~12 MB per (3, n) buffer, three of them
 
 
 def wear_window_samples(proc: AccelThresholdWearDetection, fs: float) -> tuple[int, int]:
@@ -46,29 +49,61 @@ class WearWindowStats:
         self._m2 = np.zeros(n_axes)
         # running sums at the 1-based indices a window ends on or starts after: i % skip in {0, w_len % skip}
         self._marks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._carry = np.empty((0, n_axes))  # the last samples, from the first window not yet complete
         self._next_start = 0  # global index of the next window to compute
         self._sd: list[np.ndarray] = []
         self._range: list[np.ndarray] = []
+        # window range, block-wise when a window is whole skips: max/min per skip-block, then over the blocks
+        self._blocks = w_len // skip if w_len % skip == 0 else 0
+        self._part = np.empty((n_axes, 0))  # (axes, <skip) samples of the block not yet complete
+        self._block_max = np.empty((0, n_axes))  # complete blocks from the next window's first block on
+        self._block_min = np.empty((0, n_axes))
+        self._carry = np.empty((0, n_axes))  # otherwise: the samples from the first window not yet complete
+        self._buf, self._counts = np.empty((3, n_axes, 0)), np.empty((2, 0))  # scratch, see _scratch
+        self._xt = np.empty((n_axes, 0))  # the chunk, one contiguous row per axis
 
-    def _running_sums(self, x: np.ndarray) -> None:
-        """Extend SKDH's running sums (``m1`` cumulative sum, ``m2`` Welford-style term sum) over ``x``."""
-        n0 = self.n_seen
-        idx = np.arange(n0 + 1, n0 + x.shape[0] + 1, dtype=np.int64)  # 1-based sample indices
-        m1 = np.cumsum(np.concatenate((self._m1[None, :], x), axis=0), axis=0)  # m1[k] at index n0 + k
-        term = np.zeros_like(x)
-        later = idx >= 2  # m2(1) = 0: the first sample adds nothing
-        i = idx[later][:, None]
-        delta = x[later] - m1[:-1][later] / (i - 1)
-        delta_n = delta / i
-        term[later] = delta * delta_n * (i - 1)
-        m2 = np.cumsum(np.concatenate((self._m2[None, :], term), axis=0), axis=0)
+    def _running_sums(self, xt: np.ndarray) -> None:
+        """Extend SKDH's running sums (``m1`` cumulative sum, ``m2`` Welford-style term sum) over ``xt`` (axes, n).
+
+        The recurrence of ``mov_moments_2`` for 1-based sample ``i``: ``m1(i) = m1(i-1) + x(i)``;
+        ``delta = x(i) - m1(i-1) / (i-1)``, ``m2(i) = m2(i-1) + delta * (delta / i) * (i-1)``, ``m2(1) = 0``.
+        Same operations in the same order (``np.cumsum`` is sequential), vectorised over the chunk
+        in three reused (axes, n) buffers; only the recording's first sample is special.
+        """
+        n0, n = self.n_seen, xt.shape[1]
+        m1, term, delta, counts = self._scratch(n)
+        np.copyto(m1, xt)  # m1[:, k] at 1-based index n0 + k + 1
+        m1[:, 0] += self._m1
+        np.cumsum(m1, axis=1, out=m1)
+        before, at = counts[0, 1:], counts[1, 1:]  # i - 1 and i for samples 2.. of the chunk
+        np.copyto(before, np.arange(n0 + 1, n0 + n, dtype=np.float64))
+        np.add(before, 1.0, out=at)
+        delta = np.divide(m1[:, :-1], before, out=delta[:, 1:])  # m1(i-1) / (i-1)
+        np.subtract(xt[:, 1:], delta, out=delta)
+        later = term[:, 1:]
+        np.divide(delta, at, out=later)  # delta / i
+        np.multiply(delta, later, out=later)
+        later *= before
+        if n0 == 0:
+            term[:, 0] = 0.0  # m2(1) = 0: the recording's first sample adds nothing
+        else:
+            d0 = xt[:, 0] - self._m1 / n0
+            term[:, 0] = d0 * (d0 / (n0 + 1)) * n0
+        term[:, 0] += self._m2
+        np.cumsum(term, axis=1, out=term)
         rem = self.w_len % self.skip
-        wanted = (idx % self.skip == 0) | (idx % self.skip == rem)
-        for k in np.nonzero(wanted)[0]:
-            self._marks[int(idx[k])] = (m1[k + 1].copy(), m2[k + 1].copy())
-        self._m1, self._m2 = m1[-1].copy(), m2[-1].copy()
-        self.n_seen += x.shape[0]
+        for r in sorted({0, rem}):  # 1-based indices i with i % skip == r
+            first = n0 + 1 + (r - (n0 + 1)) % self.skip
+            for i in range(first, n0 + n + 1, self.skip):
+                self._marks[i] = (m1[:, i - n0 - 1].copy(), term[:, i - n0 - 1].copy())
+        self._m1, self._m2 = m1[:, -1].copy(), term[:, -1].copy()
+        self.n_seen += n
+
+    def _scratch(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(m1, term, delta) as (axes, n) and (2, n) counts, reused across chunks: touching new pages costs more."""
+        if self._buf.shape[-1] < n:
+            self._buf = np.empty((3, self._m1.size, n))
+            self._counts = np.empty((2, n))
+        return self._buf[0, :, :n], self._buf[1, :, :n], self._buf[2, :, :n], self._counts[:, :n]
 
     def _window_sd(self, starts: np.ndarray) -> np.ndarray:
         """SKDH's ``mov_moments_2`` standard deviation of the windows starting at ``starts`` (0-based)."""
@@ -88,7 +123,7 @@ class WearWindowStats:
         return out
 
     def add(self, accel: np.ndarray) -> None:
-        """Consume the next piece's (n, 3) acceleration (in chunks: the running sums need ~8 copies of one)."""
+        """Consume the next piece's (n, 3) acceleration, in chunks of at most ``CHUNK_SAMPLES``."""
         x = np.asarray(accel, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError("wear detection expects (N, 3) acceleration")
@@ -96,22 +131,55 @@ class WearWindowStats:
             self._add(x[a : a + CHUNK_SAMPLES])
 
     def _add(self, x: np.ndarray) -> None:
-        self._running_sums(x)
-        buf = np.concatenate((self._carry, x), axis=0) if self._carry.size else x
-        buf_start = self.n_seen - buf.shape[0]  # global index of buf[0]
+        if self._xt.shape[1] < x.shape[0]:
+            self._xt = np.empty((x.shape[1], x.shape[0]))
+        xt = self._xt[:, : x.shape[0]]  # one contiguous row per axis: the reductions and sums run along it
+        np.copyto(xt, x.T)
         first = self._next_start
+        self._running_sums(xt)
         last = self.n_seen - self.w_len  # last start whose window is complete
+        if self._blocks:
+            self._block_range(xt)
+        else:
+            self._window_range(x, first, last)
         if last >= first:
             starts = np.arange(first, last + 1, self.skip)
-            local = buf[first - buf_start :]
-            span = sliding_window_view(local[: starts[-1] - first + self.w_len], self.w_len, axis=0)[:: self.skip]
-            self._range.append(span.max(axis=-1) - span.min(axis=-1))
             self._sd.append(self._window_sd(starts))
             self._next_start = int(starts[-1]) + self.skip
-        keep_from = min(self._next_start, self.n_seen)  # samples of windows not yet complete
-        self._carry = buf[keep_from - buf_start :].copy()
         for key in [k for k in self._marks if k < self._next_start]:  # window starts already used
             del self._marks[key]
+
+    def _block_range(self, xt: np.ndarray) -> None:
+        """Window range from per-block max/min (exact): each sample is compared once, not ``w_len / skip`` times."""
+        buf = np.concatenate((self._part, xt), axis=1) if self._part.size else xt
+        n_new = buf.shape[1] // self.skip
+        blocks = buf[:, : n_new * self.skip].reshape(buf.shape[0], n_new, self.skip)
+        self._part = buf[:, n_new * self.skip :].copy()
+        bmax = np.concatenate((self._block_max, blocks.max(axis=2).T), axis=0)
+        bmin = np.concatenate((self._block_min, blocks.min(axis=2).T), axis=0)
+        k = self._blocks
+        n_windows = bmax.shape[0] - k + 1
+        if n_windows > 0:
+            wmax = sliding_window_view(bmax, k, axis=0).max(axis=-1)
+            wmin = sliding_window_view(bmin, k, axis=0).min(axis=-1)
+            self._range.append(wmax - wmin)
+            bmax, bmin = bmax[n_windows:], bmin[n_windows:]
+        self._block_max, self._block_min = bmax.copy(), bmin.copy()
+
+    def _window_range(self, x: np.ndarray, first: int, last: int) -> None:
+        """Window range over each window's samples (windows not a whole number of skips), samples carried."""
+        buf = np.concatenate((self._carry, x), axis=0) if self._carry.size else x
+        buf_start = self.n_seen - buf.shape[0]  # global index of buf[0]
+        next_start = first
+        if last >= first:
+            n_windows = (last - first) // self.skip + 1
+            local = buf[first - buf_start :]
+            span = sliding_window_view(local[: (n_windows - 1) * self.skip + self.w_len], self.w_len, axis=0)
+            span = span[:: self.skip]
+            self._range.append(span.max(axis=-1) - span.min(axis=-1))
+            next_start = first + n_windows * self.skip
+        keep_from = min(next_start, self.n_seen)  # samples of windows not yet complete
+        self._carry = buf[keep_from - buf_start :].copy()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(SD, range), one row per complete window, as SKDH's ``moving_sd``/``moving_max - moving_min``."""
