@@ -166,10 +166,12 @@ def _headline(results: dict) -> dict:
     import numpy as np
 
     sleep = results.get("SleepCorrected", {}).get("total sleep time")
-    wear = results.get("ActivityLevelClassification", {}).get("N wear hours")
+    # as the run's headline computes it (lib/biomarkers/kinds.py): activity's Wear Minutes / 60, not its
+    # N wear hours, which SKDH rounds to 0.1 h
+    wear = results.get("ActivityLevelClassification", {}).get("Wear Minutes")
     return {
         "total_sleep_time_min": None if sleep is None else float(np.nanmean(np.asarray(sleep, dtype=float))),
-        "wear_hours": None if wear is None else float(np.nansum(np.asarray(wear, dtype=float))),
+        "wear_hours": None if wear is None else float(np.nansum(np.asarray(wear, dtype=float))) / 60.0,
     }
 
 
