@@ -9,6 +9,7 @@ import logging
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +34,14 @@ OOM_EXIT_CODE = 137  # SIGKILL, as Fargate reports an out-of-memory container
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 EXIT_REASON = "Essential container in task exited"
 STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout between SIGTERM and SIGKILL
+# A container's process starts with default signal handling, whatever its launcher has: the task's
+# command runs through this exec shim, which unblocks every signal and resets SIGTERM, SIGINT and SIGQUIT
+# (a process started in the background, or a test run that ignored or blocked one, would pass that on).
+_FRESH_SIGNALS = (
+    "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+    "[signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)]; "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 @dataclass
@@ -214,7 +223,7 @@ class FakeFargate:
             out.flush()
             try:
                 process = subprocess.Popen(
-                    command,
+                    [sys.executable, "-c", _FRESH_SIGNALS, *command],
                     env=env,
                     cwd=container.get("workingDirectory") or workdir,
                     stdout=out,
