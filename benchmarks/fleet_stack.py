@@ -33,7 +33,7 @@ from biomarker_assets.resources.aws import aws_client
 from biomarker_assets.resources.metadata_table import MetadataTable
 from biomarker_assets.resources.notifier import Notifier
 from biomarker_assets.resources.study_store import StudyStore
-from biomarker_assets_tests.support.fake_ecs import create_fargate_network, default_platform_env
+from biomarker_assets_tests.support.fake_ecs import create_fargate_network, default_platform_env, run_fargate_task
 from biomarker_assets_tests.support.fake_ecs.simulated import SimulatedFargate, Timing
 from biomarker_assets_tests.support.postgres import postgres_server
 
@@ -189,18 +189,7 @@ def fleet_stack(
                 log_dir=workdir / "task-logs",
                 stop_timeout_s=10,
             ) as fargate:
-                daemon = aws_client("ecs").run_task(
-                    cluster=CLUSTER,
-                    taskDefinition=DAEMON_FAMILY,
-                    launchType="FARGATE",
-                    networkConfiguration={
-                        "awsvpcConfiguration": {
-                            "subnets": [network["subnet"]],
-                            "securityGroups": [network["security_group"]],
-                            "assignPublicIp": "DISABLED",
-                        }
-                    },
-                )["tasks"][0]["taskArn"]
+                daemon = run_fargate_task(CLUSTER, DAEMON_FAMILY, network)
                 daemon_log = fargate.log_dir / f"{daemon.rsplit('/', 1)[1]}.log"
                 yield Stack(instance, fargate, home, slots, dequeue_interval_s, daemon_log)
 

@@ -43,6 +43,7 @@ from biomarker_assets_tests.support.fake_ecs import (
     FakeFargate,
     create_fargate_network,
     default_platform_env,
+    run_fargate_task,
 )
 from biomarker_assets_tests.support.postgres import postgres_server
 
@@ -289,18 +290,7 @@ def stack(moto_url, tmp_path_factory):
         # The image's ENV: DAGSTER_HOME holds container/dagster.yaml (see Dockerfile).
         platform = {**default_platform_env(), "DAGSTER_HOME": str(home)}
         with FakeFargate(CLUSTER, platform_env=platform, log_dir=home / "task-logs", stop_timeout_s=5) as fargate:
-            daemon_task = aws_client("ecs").run_task(
-                cluster=CLUSTER,
-                taskDefinition=DAEMON_FAMILY,
-                launchType="FARGATE",
-                networkConfiguration={
-                    "awsvpcConfiguration": {
-                        "subnets": [network["subnet"]],
-                        "securityGroups": [network["security_group"]],
-                        "assignPublicIp": "DISABLED",
-                    }
-                },
-            )["tasks"][0]["taskArn"]
+            daemon_task = run_fargate_task(CLUSTER, DAEMON_FAMILY, network)
             with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
                 yield Stack(instance, fargate, home, env, daemon_task, network)
             for t in fargate.finished:  # what each task used: the basis of run_sizing's floor

@@ -40,7 +40,11 @@ from biomarker_assets_tests.support.fake_ecs.fargate import (
     FinishedTask,
     TaskProcess,
 )
-from biomarker_assets_tests.support.fake_ecs.fargate_platform import create_fargate_network, default_platform_env
+from biomarker_assets_tests.support.fake_ecs.fargate_platform import (
+    create_fargate_network,
+    default_platform_env,
+    run_fargate_task,
+)
 from biomarker_assets_tests.support.fake_ecs.process_tree import tree_memory_mib
 
 __all__ = [
@@ -53,5 +57,6 @@ __all__ = [
     "TaskProcess",
     "create_fargate_network",
     "default_platform_env",
+    "run_fargate_task",
     "tree_memory_mib",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from biomarker_assets.local.aws_standin import FAKE_CREDENTIALS
 from biomarker_assets.resources.aws import aws_client
 
 __all__ = [
+    "run_fargate_task",
     "create_fargate_network",
     "default_platform_env",
     "record_stop",
@@ -97,6 +99,22 @@ def create_fargate_network(name: str = "biomarker-assets-local") -> dict[str, st
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=name, Description="Dagster runs", VpcId=vpc)["GroupId"]
     return {"vpc": vpc, "subnet": subnet, "security_group": group}
+
+
+def run_fargate_task(cluster: str, task_definition: str, network: Mapping[str, str]) -> str:
+    """ECS ``run_task`` of one FARGATE task in ``network``'s subnet, no public IP, as the stack starts the daemon."""
+    return aws_client("ecs").run_task(
+        cluster=cluster,
+        taskDefinition=task_definition,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": [network["subnet"]],
+                "securityGroups": [network["security_group"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+    )["tasks"][0]["taskArn"]
 
 
 def _moto_task(task_arn: str) -> Any:
